@@ -1,0 +1,32 @@
+// ECDSA signatures: ES256 (P-256 + SHA-256) and ES384 (P-384 + SHA-384).
+//
+// The hash always follows the key's curve, so suites cannot be mixed. Signatures
+// are DER-encoded (X9.62 Ecdsa-Sig-Value), the form X.509 and CSRs use;
+// docs/decisions/0004-signature-encoding.md records why and how this maps to the
+// fixed-length r||s form of COSE/FDO. Verification accepts only strict DER.
+
+#ifndef CUSTODY_CORE_CRYPTO_ECDSA_H_
+#define CUSTODY_CORE_CRYPTO_ECDSA_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/crypto/ec_private_key.h"
+#include "core/crypto/ec_public_key.h"
+
+namespace custody::crypto {
+
+// Signs `data` (hashed with the curve's hash). INTERNAL only if OpenSSL fails.
+absl::StatusOr<std::string> EcdsaSign(const EcPrivateKey& key, absl::string_view data);
+
+// OK when `signature` is a valid strict-DER signature of `data` by `key`.
+// INVALID_ARGUMENT when the signature is empty or longer than any signature on the
+// key's curve; UNAUTHENTICATED when it does not verify (including malformed DER).
+absl::Status EcdsaVerify(const EcPublicKey& key, absl::string_view data,
+                         absl::string_view signature);
+
+}  // namespace custody::crypto
+
+#endif  // CUSTODY_CORE_CRYPTO_ECDSA_H_

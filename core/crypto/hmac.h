@@ -1,0 +1,28 @@
+// HMAC-SHA-256 and HMAC-SHA-384 (the voucher header HMAC, FDO HMac).
+
+#ifndef CUSTODY_CORE_CRYPTO_HMAC_H_
+#define CUSTODY_CORE_CRYPTO_HMAC_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/base/secret_bytes.h"
+#include "core/crypto/hash.h"
+
+namespace custody::crypto {
+
+// The full-length tag (32 or 48 bytes). INVALID_ARGUMENT for an empty key.
+absl::StatusOr<std::string> HmacCompute(HashAlgorithm algorithm, const SecretBytes& key,
+                                        absl::string_view data);
+
+// OK when `tag` is the full-length HMAC of `data` under `key`, compared in
+// constant time. INVALID_ARGUMENT for a tag of the wrong length (truncated tags
+// are never accepted); UNAUTHENTICATED when it does not match.
+absl::Status HmacVerify(HashAlgorithm algorithm, const SecretBytes& key, absl::string_view data,
+                        absl::string_view tag);
+
+}  // namespace custody::crypto
+
+#endif  // CUSTODY_CORE_CRYPTO_HMAC_H_

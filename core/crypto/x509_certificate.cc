@@ -1,0 +1,249 @@
+#include "core/crypto/x509_certificate.h"
+
+#include <openssl/asn1.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/hex.h"
+#include "core/base/status.h"
+#include "core/crypto/ecdsa.h"
+#include "core/crypto/hash.h"
+#include "core/crypto/internal/openssl_util.h"
+#include "core/crypto/internal/pem.h"
+#include "core/crypto/internal/x509_name.h"
+
+namespace custody::crypto {
+
+using internal::BioPtr;
+using internal::OpenSslError;
+using internal::BuildX509Name;
+using internal::X509NamePtr;
+
+namespace {
+
+std::string NameField(const X509_NAME* name, int nid) {
+  const int index = X509_NAME_get_index_by_NID(name, nid, -1);
+  if (index < 0) return "";
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  unsigned char* utf8 = nullptr;
+  const int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0) {
+    internal::ClearOpenSslErrors();
+    return "";
+  }
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+DistinguishedName ToDistinguishedName(const X509_NAME* name) {
+  if (name == nullptr) return {};
+  return DistinguishedName{NameField(name, NID_commonName), NameField(name, NID_organizationName),
+                           NameField(name, NID_organizationalUnitName)};
+}
+
+absl::Time ToAbslTime(const ASN1_TIME* time) {
+  struct tm tm = {};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) {
+    internal::ClearOpenSslErrors();
+    return absl::InfinitePast();
+  }
+  return absl::FromTimeT(timegm(&tm));
+}
+
+template <typename T, int (*Encode)(const T*, unsigned char**)>
+absl::StatusOr<std::string> EncodeDer(const T* object, absl::string_view what) {
+  unsigned char* der = nullptr;
+  const int len = Encode(object, &der);
+  if (len <= 0) return OpenSslError(absl::StatusCode::kInternal, absl::StrCat("encoding ", what));
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+absl::Status CheckDerSize(absl::string_view der, absl::string_view what) {
+  if (der.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  if (der.size() > kMaxCertificateDerSize) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, " of ", der.size(),
+                                                     " bytes exceeds the limit of ",
+                                                     kMaxCertificateDerSize));
+  }
+  return absl::OkStatus();
+}
+
+std::string PemOf(absl::string_view label, absl::string_view der) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr ||
+      PEM_write_bio(bio.get(), std::string(label).c_str(), "",
+                    reinterpret_cast<const unsigned char*>(der.data()),
+                    static_cast<long>(der.size())) <= 0) {
+    std::abort();
+  }
+  return std::string(internal::BioContents(bio.get()));
+}
+
+}  // namespace
+
+// ---- Certificate -----------------------------------------------------------------
+
+Certificate::Certificate(std::shared_ptr<X509> x509, std::string der)
+    : x509_(std::move(x509)), der_(std::make_shared<const std::string>(std::move(der))) {}
+
+absl::StatusOr<Certificate> Certificate::FromOwnedX509(X509* raw) {
+  std::shared_ptr<X509> x509(raw, X509_free);
+  if (x509 == nullptr) return absl::InvalidArgumentError("no certificate");
+  CUSTODY_ASSIGN_OR_RETURN(std::string der, (EncodeDer<X509, i2d_X509>(raw, "certificate")));
+  return Certificate(std::move(x509), std::move(der));
+}
+
+absl::StatusOr<Certificate> Certificate::FromDer(absl::string_view der) {
+  CUSTODY_RETURN_IF_ERROR(CheckDerSize(der, "certificate"));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509* raw = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+  if (raw == nullptr) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument, "certificate is not valid DER");
+  }
+  std::shared_ptr<X509> x509(raw, X509_free);
+  if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    return absl::InvalidArgumentError("trailing bytes after the certificate DER");
+  }
+  return Certificate(std::move(x509), std::string(der));
+}
+
+absl::StatusOr<Certificate> Certificate::FromPem(absl::string_view pem) {
+  CUSTODY_ASSIGN_OR_RETURN(SecretBytes der, internal::ReadPemBlock(pem, "CERTIFICATE",
+                                                                   "certificate PEM",
+                                                                   kMaxCertificatePemSize));
+  return FromDer(der.Reveal());
+}
+
+absl::StatusOr<std::vector<Certificate>> Certificate::ListFromPem(absl::string_view pem,
+                                                                  size_t max_count) {
+  CUSTODY_ASSIGN_OR_RETURN(std::vector<SecretBytes> blocks,
+                           internal::ReadPemBlocks(pem, "CERTIFICATE", "certificate PEM",
+                                                   kMaxCertificatePemSize, max_count));
+  std::vector<Certificate> out;
+  out.reserve(blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    absl::StatusOr<Certificate> cert = FromDer(blocks[i].Reveal());
+    if (!cert.ok()) return Annotate(cert.status(), absl::StrCat("certificate ", i + 1));
+    out.push_back(*std::move(cert));
+  }
+  return out;
+}
+
+std::string Certificate::ToPem() const { return PemOf("CERTIFICATE", *der_); }
+
+std::string Certificate::Fingerprint() const { return Sha256(*der_); }
+
+absl::StatusOr<EcPublicKey> Certificate::PublicKey() const {
+  EVP_PKEY* pkey = X509_get_pubkey(x509_.get());  // Returns a new reference.
+  if (pkey == nullptr) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument, "certificate key cannot be decoded");
+  }
+  absl::StatusOr<EcPublicKey> key = EcPublicKey::FromOwnedEvpPkey(pkey);
+  if (!key.ok()) return Annotate(key.status(), "certificate subject key");
+  return key;
+}
+
+DistinguishedName Certificate::Subject() const {
+  return ToDistinguishedName(X509_get_subject_name(x509_.get()));
+}
+
+DistinguishedName Certificate::Issuer() const {
+  return ToDistinguishedName(X509_get_issuer_name(x509_.get()));
+}
+
+absl::Time Certificate::NotBefore() const { return ToAbslTime(X509_get0_notBefore(x509_.get())); }
+
+absl::Time Certificate::NotAfter() const { return ToAbslTime(X509_get0_notAfter(x509_.get())); }
+
+std::string Certificate::SerialHex() const {
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(x509_.get());
+  return HexEncode(absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
+                                     static_cast<size_t>(ASN1_STRING_length(serial))));
+}
+
+bool Certificate::IsCa() const {
+  // X509_check_ca caches extensions; 1 means a CA by basicConstraints.
+  return X509_check_ca(x509_.get()) == 1;
+}
+
+std::string CertificatesToPem(const std::vector<Certificate>& certificates) {
+  std::string out;
+  for (const Certificate& cert : certificates) out += cert.ToPem();
+  return out;
+}
+
+// ---- CertificateRequest ------------------------------------------------------------
+
+CertificateRequest::CertificateRequest(std::shared_ptr<X509_REQ> req, std::string der)
+    : req_(std::move(req)), der_(std::make_shared<const std::string>(std::move(der))) {}
+
+absl::StatusOr<CertificateRequest> CertificateRequest::Create(const EcPrivateKey& key,
+                                                              const DistinguishedName& subject) {
+  CUSTODY_ASSIGN_OR_RETURN(X509NamePtr name, BuildX509Name(subject));
+  std::shared_ptr<X509_REQ> req(X509_REQ_new(), X509_REQ_free);
+  const EVP_MD* md =
+      CurveHash(key.curve()) == HashAlgorithm::kSha256 ? internal::Sha256Md() : internal::Sha384Md();
+  if (req == nullptr || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1 ||
+      X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key.evp_pkey()) != 1 ||
+      X509_REQ_sign(req.get(), key.evp_pkey(), md) <= 0) {
+    return OpenSslError(absl::StatusCode::kInternal, "creating the CSR failed");
+  }
+  CUSTODY_ASSIGN_OR_RETURN(std::string der, (EncodeDer<X509_REQ, i2d_X509_REQ>(req.get(), "CSR")));
+  return CertificateRequest(std::move(req), std::move(der));
+}
+
+absl::StatusOr<CertificateRequest> CertificateRequest::FromDer(absl::string_view der) {
+  CUSTODY_RETURN_IF_ERROR(CheckDerSize(der, "CSR"));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509_REQ* raw = d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size()));
+  if (raw == nullptr) return OpenSslError(absl::StatusCode::kInvalidArgument, "CSR is not valid DER");
+  std::shared_ptr<X509_REQ> req(raw, X509_REQ_free);
+  if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    return absl::InvalidArgumentError("trailing bytes after the CSR DER");
+  }
+  return CertificateRequest(std::move(req), std::string(der));
+}
+
+absl::StatusOr<CertificateRequest> CertificateRequest::FromPem(absl::string_view pem) {
+  CUSTODY_ASSIGN_OR_RETURN(
+      SecretBytes der,
+      internal::ReadPemBlock(pem, "CERTIFICATE REQUEST", "CSR PEM", kMaxCertificatePemSize));
+  return FromDer(der.Reveal());
+}
+
+std::string CertificateRequest::ToPem() const { return PemOf("CERTIFICATE REQUEST", *der_); }
+
+absl::StatusOr<EcPublicKey> CertificateRequest::PublicKey() const {
+  EVP_PKEY* pkey = X509_REQ_get_pubkey(req_.get());  // Returns a new reference.
+  if (pkey == nullptr) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument, "CSR key cannot be decoded");
+  }
+  absl::StatusOr<EcPublicKey> key = EcPublicKey::FromOwnedEvpPkey(pkey);
+  if (!key.ok()) return Annotate(key.status(), "CSR subject key");
+  return key;
+}
+
+DistinguishedName CertificateRequest::Subject() const {
+  return ToDistinguishedName(X509_REQ_get_subject_name(req_.get()));
+}
+
+absl::Status CertificateRequest::VerifyProofOfPossession() const {
+  CUSTODY_ASSIGN_OR_RETURN(EcPublicKey key, PublicKey());
+  const int result = X509_REQ_verify(req_.get(), key.evp_pkey());
+  internal::ClearOpenSslErrors();
+  if (result != 1) {
+    return absl::UnauthenticatedError("CSR signature does not verify with the key it carries");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace custody::crypto
