@@ -76,6 +76,24 @@ absl::Status CheckDerSize(absl::string_view der, absl::string_view what) {
   return absl::OkStatus();
 }
 
+// Decodes DER of an OpenSSL ASN.1 type, bounded by kMaxCertificateDerSize and
+// requiring that the whole input be consumed.
+template <typename T, T* (*Decode)(T**, const unsigned char**, long), void (*Free)(T*)>
+absl::StatusOr<std::shared_ptr<T>> DecodeDer(absl::string_view der, absl::string_view what) {
+  CUSTODY_RETURN_IF_ERROR(CheckDerSize(der, what));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  T* raw = Decode(nullptr, &p, static_cast<long>(der.size()));
+  if (raw == nullptr) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument,
+                        absl::StrCat(what, " is not valid DER"));
+  }
+  std::shared_ptr<T> object(raw, Free);
+  if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("trailing bytes after the ", what, " DER"));
+  }
+  return object;
+}
+
 std::string PemOf(absl::string_view label, absl::string_view der) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (bio == nullptr ||
@@ -102,16 +120,8 @@ absl::StatusOr<Certificate> Certificate::FromOwnedX509(X509* raw) {
 }
 
 absl::StatusOr<Certificate> Certificate::FromDer(absl::string_view der) {
-  CUSTODY_RETURN_IF_ERROR(CheckDerSize(der, "certificate"));
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  X509* raw = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
-  if (raw == nullptr) {
-    return OpenSslError(absl::StatusCode::kInvalidArgument, "certificate is not valid DER");
-  }
-  std::shared_ptr<X509> x509(raw, X509_free);
-  if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
-    return absl::InvalidArgumentError("trailing bytes after the certificate DER");
-  }
+  CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<X509> x509,
+                           (DecodeDer<X509, d2i_X509, X509_free>(der, "certificate")));
   return Certificate(std::move(x509), std::string(der));
 }
 
@@ -202,14 +212,8 @@ absl::StatusOr<CertificateRequest> CertificateRequest::Create(const EcPrivateKey
 }
 
 absl::StatusOr<CertificateRequest> CertificateRequest::FromDer(absl::string_view der) {
-  CUSTODY_RETURN_IF_ERROR(CheckDerSize(der, "CSR"));
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-  X509_REQ* raw = d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size()));
-  if (raw == nullptr) return OpenSslError(absl::StatusCode::kInvalidArgument, "CSR is not valid DER");
-  std::shared_ptr<X509_REQ> req(raw, X509_REQ_free);
-  if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
-    return absl::InvalidArgumentError("trailing bytes after the CSR DER");
-  }
+  CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<X509_REQ> req,
+                           (DecodeDer<X509_REQ, d2i_X509_REQ, X509_REQ_free>(der, "CSR")));
   return CertificateRequest(std::move(req), std::string(der));
 }
 
