@@ -15,6 +15,7 @@
 #ifndef CUSTODY_CORE_BASE_STATUS_H_
 #define CUSTODY_CORE_BASE_STATUS_H_
 
+#include <string>
 #include <utility>
 
 #include "absl/base/optimization.h"
@@ -52,9 +53,19 @@
 
 namespace custody {
 
-// Returns `status` with "context: " prepended to its message, keeping its code.
-// Returns OK unchanged.
+// Returns `status` with "context: " prepended to its message, keeping its code
+// and payloads. Returns OK unchanged.
 absl::Status Annotate(const absl::Status& status, absl::string_view context);
+
+// A refusal that names the failed check: code `code`, message "<check>: <detail>",
+// and the check name attached as a payload, so that a service can fill
+// ErrorDetail.check without parsing messages. Check names are stable identifiers
+// such as "voucher.entry_signature".
+absl::Status CheckFailed(absl::StatusCode code, absl::string_view check,
+                         absl::string_view detail);
+
+// The check name attached by CheckFailed, or "" when there is none.
+std::string FailedCheck(const absl::Status& status);
 
 }  // namespace custody
 

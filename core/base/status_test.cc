@@ -52,5 +52,18 @@ TEST(AnnotateTest, PrefixesMessageAndKeepsCode) {
   EXPECT_TRUE(Annotate(absl::OkStatus(), "ignored").ok());
 }
 
+TEST(CheckFailedTest, NamesTheCheckInMessageAndPayload) {
+  absl::Status status =
+      CheckFailed(absl::StatusCode::kUnauthenticated, "voucher.entry_signature", "entry 2");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(status.message(), "voucher.entry_signature: entry 2");
+  EXPECT_EQ(FailedCheck(status), "voucher.entry_signature");
+  // Annotating keeps the check.
+  absl::Status annotated = Annotate(status, "voucher 3");
+  EXPECT_EQ(annotated.message(), "voucher 3: voucher.entry_signature: entry 2");
+  EXPECT_EQ(FailedCheck(annotated), "voucher.entry_signature");
+  EXPECT_EQ(FailedCheck(absl::InvalidArgumentError("plain")), "");
+}
+
 }  // namespace
 }  // namespace custody
