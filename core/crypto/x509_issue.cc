@@ -28,6 +28,9 @@ using internal::X509Ptr;
 namespace {
 
 constexpr size_t kSerialBytes = 16;
+
+// X.509 times have whole seconds: compare and encode what will be stored.
+absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
 constexpr size_t kMaxDnsNameLength = 253;
 constexpr size_t kMaxSubjectAltNames = 32;
 
@@ -102,7 +105,7 @@ absl::StatusOr<Certificate> BuildAndSign(const Certificate* issuer_cert,
                                          const EcPublicKey& subject_key,
                                          const CertificateProfile& profile,
                                          SecureRandom& random) {
-  if (profile.not_before >= profile.not_after) {
+  if (WholeSeconds(profile.not_before) >= WholeSeconds(profile.not_after)) {
     return absl::InvalidArgumentError("certificate validity is empty (not_before >= not_after)");
   }
   if (profile.dns_names.size() + profile.ip_addresses.size() > kMaxSubjectAltNames) {
@@ -193,7 +196,8 @@ absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer,
   if (!SameKey(issuer_public, issuer_key.public_key())) {
     return absl::InvalidArgumentError("issuer key does not match the issuer certificate");
   }
-  if (profile.not_before < issuer.NotBefore() || profile.not_after > issuer.NotAfter()) {
+  if (WholeSeconds(profile.not_before) < issuer.NotBefore() ||
+      WholeSeconds(profile.not_after) > issuer.NotAfter()) {
     return absl::InvalidArgumentError("certificate validity lies outside the issuer's validity");
   }
   return BuildAndSign(&issuer, issuer_key, subject_key, profile, random);

@@ -118,6 +118,22 @@ INSTANTIATE_TEST_SUITE_P(
                     "common name is empty"}),
     [](const testing::TestParamInfo<RefusalCase>& info) { return info.param.name; });
 
+TEST_F(IssueTest, SubSecondTimesAreTruncatedLikeTheCertificate) {
+  // Regression: a CA and a leaf made from the same fractional "now" must agree,
+  // although X.509 stores whole seconds.
+  const absl::Time now = TestEpoch() + absl::Milliseconds(700);
+  absl::StatusOr<Certificate> ca = CreateSelfSignedCa(pki_.root_key, {"CA", "", ""}, now,
+                                                      now + absl::Hours(24), random_);
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  CertificateProfile profile = ServerProfile();
+  profile.not_before = now;
+  profile.not_after = now + absl::Hours(24);
+  absl::StatusOr<Certificate> leaf =
+      IssueCertificate(*ca, pki_.root_key, pki_.leaf_key.public_key(), profile, random_);
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  EXPECT_EQ(leaf->NotAfter(), ca->NotAfter());
+}
+
 TEST_F(IssueTest, LeafCannotIssue) {
   absl::StatusOr<Certificate> cert = IssueCertificate(pki_.leaf, pki_.leaf_key,
                                                       pki_.leaf_key.public_key(), ServerProfile(),
