@@ -71,15 +71,8 @@ absl::StatusOr<EcPrivateKey> EcPrivateKey::FromOwnedEvpPkey(EVP_PKEY* raw) {
   if (EVP_PKEY_get_base_id(pkey.get()) != EVP_PKEY_EC) {
     return absl::InvalidArgumentError("private key is not an elliptic-curve key");
   }
-  // The public half, encoded and validated exactly like any public key we accept.
-  unsigned char* der = nullptr;
-  const int len = i2d_PUBKEY(pkey.get(), &der);
-  if (len <= 0) {
-    return OpenSslError(absl::StatusCode::kInvalidArgument, "private key has no public part");
-  }
-  const std::string spki(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  absl::StatusOr<EcPublicKey> public_key = EcPublicKey::FromSpkiDer(spki);
+  // The public half, validated exactly like any public key we accept.
+  absl::StatusOr<EcPublicKey> public_key = EcPublicKey::FromEvpPkey(pkey.get());
   if (!public_key.ok()) return Annotate(public_key.status(), "private key");
   return EcPrivateKey(pkey.release(), *std::move(public_key));
 }

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/byte_reader.h"
 #include "core/base/hex.h"
 #include "core/base/status.h"
 #include "core/crypto/ecdsa.h"
@@ -152,11 +153,11 @@ std::string Certificate::ToPem() const { return PemOf("CERTIFICATE", *der_); }
 std::string Certificate::Fingerprint() const { return Sha256(*der_); }
 
 absl::StatusOr<EcPublicKey> Certificate::PublicKey() const {
-  EVP_PKEY* pkey = X509_get_pubkey(x509_.get());  // Returns a new reference.
+  const EVP_PKEY* pkey = X509_get0_pubkey(x509_.get());  // Owned by the certificate.
   if (pkey == nullptr) {
     return OpenSslError(absl::StatusCode::kInvalidArgument, "certificate key cannot be decoded");
   }
-  absl::StatusOr<EcPublicKey> key = EcPublicKey::FromOwnedEvpPkey(pkey);
+  absl::StatusOr<EcPublicKey> key = EcPublicKey::FromEvpPkey(pkey);
   if (!key.ok()) return Annotate(key.status(), "certificate subject key");
   return key;
 }
@@ -182,6 +183,69 @@ std::string Certificate::SerialHex() const {
 bool Certificate::IsCa() const {
   // X509_check_ca caches extensions; 1 means a CA by basicConstraints.
   return X509_check_ca(x509_.get()) == 1;
+}
+
+namespace {
+
+// One DER element: its tag, contents, and the whole encoding.
+struct DerElement {
+  uint8_t tag = 0;
+  absl::string_view contents;
+  absl::string_view whole;
+};
+
+absl::StatusOr<DerElement> ReadDerElement(ByteReader& reader, absl::string_view all,
+                                          uint8_t expected_tag, absl::string_view what) {
+  const size_t start = reader.offset();
+  CUSTODY_ASSIGN_OR_RETURN(uint8_t tag, reader.ReadU8(what));
+  if (tag != expected_tag) {
+    return absl::InvalidArgumentError(absl::StrCat("certificate ", what, ": unexpected tag ",
+                                                   static_cast<int>(tag)));
+  }
+  CUSTODY_ASSIGN_OR_RETURN(uint8_t first, reader.ReadU8(what));
+  size_t length = first;
+  if (first == 0x81) {
+    CUSTODY_ASSIGN_OR_RETURN(uint8_t b, reader.ReadU8(what));
+    if (b < 0x80) return absl::InvalidArgumentError(absl::StrCat("certificate ", what, ": non-minimal length"));
+    length = b;
+  } else if (first == 0x82) {
+    CUSTODY_ASSIGN_OR_RETURN(uint16_t b, reader.ReadU16(what));
+    if (b < 0x100) return absl::InvalidArgumentError(absl::StrCat("certificate ", what, ": non-minimal length"));
+    length = b;
+  } else if (first >= 0x80) {
+    return absl::InvalidArgumentError(absl::StrCat("certificate ", what, ": unsupported length form"));
+  }
+  CUSTODY_ASSIGN_OR_RETURN(absl::string_view contents, reader.ReadBytes(length, what));
+  return DerElement{tag, contents, all.substr(start, reader.offset() - start)};
+}
+
+}  // namespace
+
+absl::StatusOr<absl::string_view> CertificateSpkiDer(absl::string_view der) {
+  CUSTODY_RETURN_IF_ERROR(CheckDerSize(der, "certificate"));
+  constexpr uint8_t kSequence = 0x30;
+  ByteReader outer(der);
+  CUSTODY_ASSIGN_OR_RETURN(DerElement certificate,
+                           ReadDerElement(outer, der, kSequence, "Certificate"));
+  CUSTODY_RETURN_IF_ERROR(outer.ExpectEnd("the certificate"));
+  ByteReader in_certificate(certificate.contents);
+  CUSTODY_ASSIGN_OR_RETURN(
+      DerElement tbs,
+      ReadDerElement(in_certificate, certificate.contents, kSequence, "TBSCertificate"));
+  ByteReader fields(tbs.contents);
+  ByteReader peek = fields;
+  CUSTODY_ASSIGN_OR_RETURN(uint8_t first_tag, peek.ReadU8("version"));
+  if (first_tag == 0xa0) {
+    CUSTODY_RETURN_IF_ERROR(ReadDerElement(fields, tbs.contents, 0xa0, "version").status());
+  }
+  CUSTODY_RETURN_IF_ERROR(ReadDerElement(fields, tbs.contents, 0x02, "serialNumber").status());
+  for (absl::string_view field : {"signature", "issuer", "validity", "subject"}) {
+    CUSTODY_RETURN_IF_ERROR(ReadDerElement(fields, tbs.contents, kSequence, field).status());
+  }
+  CUSTODY_ASSIGN_OR_RETURN(
+      DerElement spki,
+      ReadDerElement(fields, tbs.contents, kSequence, "subjectPublicKeyInfo"));
+  return spki.whole;
 }
 
 std::string CertificatesToPem(const std::vector<Certificate>& certificates) {
@@ -227,11 +291,11 @@ absl::StatusOr<CertificateRequest> CertificateRequest::FromPem(absl::string_view
 std::string CertificateRequest::ToPem() const { return PemOf("CERTIFICATE REQUEST", *der_); }
 
 absl::StatusOr<EcPublicKey> CertificateRequest::PublicKey() const {
-  EVP_PKEY* pkey = X509_REQ_get_pubkey(req_.get());  // Returns a new reference.
+  const EVP_PKEY* pkey = X509_REQ_get0_pubkey(req_.get());  // Owned by the request.
   if (pkey == nullptr) {
     return OpenSslError(absl::StatusCode::kInvalidArgument, "CSR key cannot be decoded");
   }
-  absl::StatusOr<EcPublicKey> key = EcPublicKey::FromOwnedEvpPkey(pkey);
+  absl::StatusOr<EcPublicKey> key = EcPublicKey::FromEvpPkey(pkey);
   if (!key.ok()) return Annotate(key.status(), "CSR subject key");
   return key;
 }

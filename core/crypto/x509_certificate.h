@@ -83,6 +83,14 @@ class Certificate {
   std::shared_ptr<const std::string> der_;
 };
 
+// The SubjectPublicKeyInfo DER inside `certificate_der`, found by walking the
+// TBSCertificate structure with the bounded ByteReader, without a full X.509 parse
+// (about 115 us in OpenSSL 3.0): for hot paths that need only the subject key and
+// have verified the certificate's bytes by other means (a signed hash). The whole
+// input must be one DER SEQUENCE. INVALID_ARGUMENT naming the field otherwise;
+// RESOURCE_EXHAUSTED over kMaxCertificateDerSize.
+absl::StatusOr<absl::string_view> CertificateSpkiDer(absl::string_view certificate_der);
+
 // Concatenated PEM of `certificates`, in order.
 std::string CertificatesToPem(const std::vector<Certificate>& certificates);
 

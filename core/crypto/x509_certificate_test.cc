@@ -133,6 +133,25 @@ TEST_F(CertificateTest, FromPemRefusesTwoBlocksAndTrailingText) {
   EXPECT_THAT(parsed.status().message(), HasSubstr("unexpected text"));
 }
 
+TEST_F(CertificateTest, SpkiWalkerFindsTheSameKeyAsOpenSsl) {
+  for (const Certificate* cert : {&pki_.leaf, &pki_.intermediate, &pki_.root}) {
+    absl::StatusOr<absl::string_view> spki = CertificateSpkiDer(cert->der());
+    ASSERT_TRUE(spki.ok()) << spki.status();
+    EXPECT_EQ(*spki, cert->PublicKey()->spki_der());
+  }
+}
+
+TEST_F(CertificateTest, SpkiWalkerRefusesMalformedStructure) {
+  const std::string der = pki_.leaf.der();
+  EXPECT_THAT(std::string(CertificateSpkiDer(der + "x").status().message()),
+              HasSubstr("trailing bytes after the certificate"));
+  EXPECT_THAT(std::string(CertificateSpkiDer(der.substr(0, 100)).status().message()),
+              HasSubstr("truncated Certificate"));
+  EXPECT_THAT(std::string(CertificateSpkiDer(std::string("\x31\x00", 2)).status().message()),
+              HasSubstr("Certificate: unexpected tag 49"));
+  EXPECT_EQ(CertificateSpkiDer("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(CertificateRequestTest, CreateCarriesKeyAndSubjectAndVerifies) {
   absl::StatusOr<EcPrivateKey> key = EcPrivateKey::Generate(Curve::kP384);
   ASSERT_TRUE(key.ok());

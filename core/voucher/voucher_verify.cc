@@ -23,25 +23,47 @@ absl::Status Fail(absl::StatusCode code, absl::string_view check, absl::string_v
   return CheckFailed(code, check, detail);
 }
 
-absl::Status CheckHashMatches(const v1::Hash& got, HashAlgorithm algorithm,
-                              absl::string_view data, absl::string_view check,
-                              absl::string_view what) {
+// `got` must be `expected_digest`, computed with `algorithm`.
+absl::Status CheckDigest(const v1::Hash& got, HashAlgorithm algorithm,
+                         absl::string_view expected_digest, absl::string_view check,
+                         absl::string_view what) {
   if (got.algorithm() != ToWireHash(algorithm)) {
     return Fail(absl::StatusCode::kInvalidArgument, check,
                 absl::StrCat(what, " uses ", v1::HashAlgorithm_Name(got.algorithm()),
                              ", expected ", crypto::HashName(algorithm)));
   }
-  if (!crypto::ConstantTimeEquals(got.value(), crypto::ComputeHash(algorithm, data))) {
+  if (!crypto::ConstantTimeEquals(got.value(), expected_digest)) {
     return Fail(absl::StatusCode::kUnauthenticated, check, absl::StrCat(what, " does not match"));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Certificate>> ParseDeviceChain(const v1::OwnershipVoucher& voucher) {
+absl::Status CheckHashMatches(const v1::Hash& got, HashAlgorithm algorithm,
+                              absl::string_view data, absl::string_view check,
+                              absl::string_view what) {
+  return CheckDigest(got, algorithm, crypto::ComputeHash(algorithm, data), check, what);
+}
+
+// The device attestation key, from the leaf certificate's subject key.
+absl::StatusOr<EcPublicKey> DeviceKey(const v1::OwnershipVoucher& voucher) {
   if (voucher.device_certificate_chain_size() == 0) {
     return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
                 "the device certificate chain is empty");
   }
+  absl::StatusOr<absl::string_view> spki =
+      crypto::CertificateSpkiDer(voucher.device_certificate_chain(0));
+  absl::StatusOr<EcPublicKey> key =
+      spki.ok() ? EcPublicKey::FromSpkiDer(*spki) : absl::StatusOr<EcPublicKey>(spki.status());
+  if (!key.ok()) {
+    return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
+                absl::StrCat("device certificate: ", key.status().message()));
+  }
+  return key;
+}
+
+// Parses every certificate and verifies the chain to a trusted root.
+absl::Status CheckDeviceChainTrust(const v1::OwnershipVoucher& voucher,
+                                   const EcPublicKey& device_key, const VerifyOptions& options) {
   std::vector<Certificate> chain;
   chain.reserve(voucher.device_certificate_chain_size());
   for (int i = 0; i < voucher.device_certificate_chain_size(); ++i) {
@@ -52,7 +74,17 @@ absl::StatusOr<std::vector<Certificate>> ParseDeviceChain(const v1::OwnershipVou
     }
     chain.push_back(*std::move(cert));
   }
-  return chain;
+  // The key this function returns must be the key OpenSSL verified.
+  absl::StatusOr<EcPublicKey> parsed_key = chain.front().PublicKey();
+  if (!parsed_key.ok() || !crypto::SameKey(*parsed_key, device_key)) {
+    return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
+                "device certificate key differs between parsers");
+  }
+  std::vector<Certificate> intermediates(chain.begin() + 1, chain.end());
+  absl::Status trusted = crypto::VerifyCertificateChain(chain.front(), intermediates,
+                                                        options.trusted_roots, options.now);
+  if (!trusted.ok()) return Fail(trusted.code(), "voucher.device_chain_trust", trusted.message());
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -79,18 +111,13 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
   const HashAlgorithm manufacturer_hash = CurveHash(manufacturer_key.curve());
 
   // The device certificate chain, and the HMAC algorithm that its key implies.
-  CUSTODY_ASSIGN_OR_RETURN(std::vector<Certificate> chain, ParseDeviceChain(voucher));
-  absl::StatusOr<EcPublicKey> device_key = chain.front().PublicKey();
-  if (!device_key.ok()) {
-    return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
-                absl::StrCat("device certificate: ", device_key.status().message()));
-  }
-  const HashAlgorithm hmac_hash = CurveHash(device_key->curve());
+  CUSTODY_ASSIGN_OR_RETURN(EcPublicKey device_key, DeviceKey(voucher));
+  const HashAlgorithm hmac_hash = CurveHash(device_key.curve());
   if (voucher.header_hmac().algorithm() != ToWireHash(hmac_hash) ||
       voucher.header_hmac().value().size() != crypto::DigestSize(hmac_hash)) {
     return Fail(absl::StatusCode::kInvalidArgument, "voucher.header_hmac",
                 absl::StrCat("header HMAC must be HMAC-", crypto::HashName(hmac_hash),
-                             " for a ", CurveName(device_key->curve()), " device key"));
+                             " for a ", CurveName(device_key.curve()), " device key"));
   }
   CUSTODY_RETURN_IF_ERROR(CheckHashMatches(header.device_certificate_chain_hash(),
                                            manufacturer_hash,
@@ -98,15 +125,7 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
                                            "voucher.device_chain_hash",
                                            "device certificate chain hash"));
   if (!options.trusted_roots.empty()) {
-    std::vector<Certificate> intermediates(chain.begin() + 1, chain.end());
-    absl::Status trusted = crypto::VerifyCertificateChain(chain.front(), intermediates,
-                                                          options.trusted_roots, options.now);
-    if (!trusted.ok()) {
-      return Fail(trusted.code() == absl::StatusCode::kUnauthenticated
-                      ? absl::StatusCode::kUnauthenticated
-                      : trusted.code(),
-                  "voucher.device_chain_trust", trusted.message());
-    }
+    CUSTODY_RETURN_IF_ERROR(CheckDeviceChainTrust(voucher, device_key, options));
   }
   if (options.expected_manufacturer.has_value() &&
       !crypto::SameKey(*options.expected_manufacturer, manufacturer_key)) {
@@ -118,6 +137,8 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
   std::vector<EcPublicKey> owner_keys;
   owner_keys.reserve(voucher.entries_size());
   const std::string header_info = HeaderInfoBytes(header.guid().value(), header.device_info());
+  // The header-info hash, once per hash algorithm (entries on one curve share it).
+  std::string header_info_hash[2];
   std::string predecessor = FirstEntryPredecessorBytes(voucher);
   for (int i = 0; i < voucher.entries_size(); ++i) {
     const EcPublicKey& signer = owner_keys.empty() ? manufacturer_key : owner_keys.back();
@@ -148,9 +169,11 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
     CUSTODY_RETURN_IF_ERROR(CheckHashMatches(
         entry.previous_entry_hash(), hash, predecessor, "voucher.entry_previous_hash",
         absl::StrCat(where, " hash of the ", i == 0 ? "header" : "previous entry")));
-    CUSTODY_RETURN_IF_ERROR(CheckHashMatches(entry.header_info_hash(), hash, header_info,
-                                             "voucher.entry_header_info",
-                                             absl::StrCat(where, " hash of GUID and device info")));
+    std::string& expected_info = header_info_hash[hash == HashAlgorithm::kSha256 ? 0 : 1];
+    if (expected_info.empty()) expected_info = crypto::ComputeHash(hash, header_info);
+    CUSTODY_RETURN_IF_ERROR(CheckDigest(entry.header_info_hash(), hash, expected_info,
+                                        "voucher.entry_header_info",
+                                        absl::StrCat(where, " hash of GUID and device info")));
     absl::StatusOr<EcPublicKey> next_owner = FromWireKey(entry.next_owner_key());
     if (!next_owner.ok()) {
       return Fail(absl::StatusCode::kInvalidArgument, "voucher.entry_owner_key",
@@ -160,8 +183,8 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
     predecessor = entry_bytes;
   }
 
-  VerifiedVoucher verified{std::move(header), std::move(manufacturer_key), std::move(chain),
-                           std::move(owner_keys)};
+  VerifiedVoucher verified{std::move(header), std::move(manufacturer_key),
+                           std::move(device_key), std::move(owner_keys)};
   if (options.expected_owner.has_value() &&
       !crypto::SameKey(*options.expected_owner, verified.current_owner())) {
     return Fail(absl::StatusCode::kPermissionDenied, "voucher.owner",

@@ -66,7 +66,16 @@ absl::StatusOr<crypto::EcPublicKey> ReadPublicKey(const std::string& path) {
 }
 
 absl::StatusOr<crypto::EcPrivateKey> ReadPrivateKey(const std::string& path) {
-  return crypto::EcPrivateKey::LoadPemFile(path);
+  absl::StatusOr<crypto::EcPrivateKey> key = crypto::EcPrivateKey::LoadPemFile(path);
+  if (key.ok() || key.status().code() == absl::StatusCode::kNotFound) return key;
+  // A public key file given by mistake is readable by others, which would
+  // otherwise earn a misleading "chmod 600" hint: say what the file is instead.
+  absl::StatusOr<std::string> text = ReadFileBounded(path, crypto::kMaxPublicKeyPemSize);
+  if (text.ok() && crypto::EcPublicKey::FromSpkiPem(*text).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is a public key; give the private key file (PREFIX.key from custodyctl keygen)"));
+  }
+  return key;
 }
 
 // What to say about a voucher that failed, and how to name it.
@@ -81,7 +90,8 @@ std::string VoucherName(const std::vector<v1::OwnershipVoucher>& all, size_t ind
   return name;
 }
 
-json DescribeVerified(const voucher::VerifiedVoucher& verified) {
+json DescribeVerified(const v1::OwnershipVoucher& voucher,
+                      const voucher::VerifiedVoucher& verified) {
   const v1::DeviceInfo& info = verified.header.device_info();
   json out;
   out["guid"] = FormatGuid(verified.guid());
@@ -95,7 +105,10 @@ json DescribeVerified(const voucher::VerifiedVoucher& verified) {
   out["rendezvous"] = rendezvous;
   out["manufacturer_key"] = KeyId(verified.manufacturer_key);
   out["manufacturer_curve"] = std::string(crypto::CurveName(verified.manufacturer_key.curve()));
-  out["device_certificate"] = verified.device_chain.front().Subject().common_name;
+  absl::StatusOr<crypto::Certificate> device =
+      crypto::Certificate::FromDer(voucher.device_certificate_chain(0));
+  out["device_certificate"] = device.ok() ? device->Subject().common_name : "(unreadable)";
+  out["device_key"] = KeyId(verified.device_key);
   json owners = json::array();
   for (size_t i = 0; i < verified.owner_keys.size(); ++i) {
     owners.push_back({{"entry", i},
@@ -117,7 +130,8 @@ void PrintVerified(std::ostream& out, const json& v) {
   }
   out << "  manufacturer:  " << v["manufacturer_key"].get<std::string>() << " ("
       << v["manufacturer_curve"].get<std::string>() << ")\n"
-      << "  device:        " << v["device_certificate"].get<std::string>() << "\n"
+      << "  device:        " << v["device_certificate"].get<std::string>() << ", key "
+      << v["device_key"].get<std::string>() << "\n"
       << "  owners:        " << v["owners"].size() << "\n";
   for (const auto& owner : v["owners"]) {
     out << "    entry " << owner["entry"].get<size_t>() << ": " << owner["key"].get<std::string>()
@@ -136,7 +150,7 @@ absl::Status RunInspect(const ParsedCommand& command, Env& env) {
         voucher::VerifyVoucher(vouchers[i], voucher::VerifyOptions{});
     json entry;
     if (verified.ok()) {
-      entry = DescribeVerified(*verified);
+      entry = DescribeVerified(vouchers[i], *verified);
       entry["valid"] = true;
     } else {
       ++invalid;
@@ -236,14 +250,14 @@ absl::Status WriteKeyPair(const std::string& dir, const std::string& name,
 }
 
 absl::Status RunSample(const ParsedCommand& command, Env& env) {
-  const std::string dir = *command.Get("out");
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("creating ", dir));
-  }
   voucher::SampleOptions options;
   options.now = env.clock.Now();
   if (std::optional<std::string> curve = command.Get("curve")) {
     CUSTODY_ASSIGN_OR_RETURN(options.curve, crypto::ParseCurve(*curve));
+  }
+  const std::string dir = *command.Get("out");
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("creating ", dir));
   }
   CUSTODY_ASSIGN_OR_RETURN(voucher::SampleVoucherSet set,
                            voucher::MakeSampleVoucherSet(options, env.random));
