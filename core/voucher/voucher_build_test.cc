@@ -191,6 +191,19 @@ INSTANTIATE_TEST_SUITE_P(
                      h.mutable_rendezvous_info()->mutable_endpoints(0)->clear_transport();
                    },
                    "voucher.header", "no supported transport"},
+        HeaderCase{"LongDelay",
+                   [](v1::VoucherHeader& h) {
+                     h.mutable_rendezvous_info()->mutable_endpoints(0)->set_delay_seconds(86401);
+                   },
+                   "voucher.header", "delay exceeds 86400 seconds"},
+        HeaderCase{"BadServerCertificateHash",
+                   [](v1::VoucherHeader& h) {
+                     h.mutable_rendezvous_info()
+                         ->mutable_endpoints(0)
+                         ->mutable_server_certificate_hash()
+                         ->set_value("short");
+                   },
+                   "voucher.header", "server certificate hash must be"},
         HeaderCase{"ManufacturerKeyCurveMismatch",
                    [](v1::VoucherHeader& h) {
                      h.mutable_manufacturer_key()->set_curve(v1::CURVE_P384);

@@ -53,6 +53,18 @@ absl::Status CheckRendezvous(const v1::RendezvousInfo& info) {
     if (endpoint.device_only() && endpoint.owner_only()) {
       return HeaderError(absl::StrCat(where, " is both device-only and owner-only"));
     }
+    if (endpoint.delay_seconds() > kMaxRendezvousDelaySeconds) {
+      return HeaderError(absl::StrCat(where, " delay exceeds ", kMaxRendezvousDelaySeconds,
+                                      " seconds"));
+    }
+    if (endpoint.has_server_certificate_hash()) {
+      const v1::Hash& hash = endpoint.server_certificate_hash();
+      absl::StatusOr<crypto::HashAlgorithm> algorithm = FromWireHash(hash.algorithm());
+      if (!algorithm.ok() || hash.value().size() != crypto::DigestSize(*algorithm)) {
+        return HeaderError(absl::StrCat(where, " server certificate hash must be a SHA-256 or ",
+                                        "SHA-384 digest"));
+      }
+    }
   }
   return absl::OkStatus();
 }

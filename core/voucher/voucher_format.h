@@ -32,6 +32,7 @@ inline constexpr size_t kMaxExtraSize = 1024;
 inline constexpr size_t kMaxDeviceChainLength = 8;
 inline constexpr size_t kMaxRendezvousEndpoints = 16;
 inline constexpr size_t kMaxHostLength = 253;
+inline constexpr uint32_t kMaxRendezvousDelaySeconds = 24 * 60 * 60;
 inline constexpr size_t kMaxModelLength = 64;
 inline constexpr size_t kMaxSerialLength = 64;
 inline constexpr size_t kMaxMudUrlLength = 255;

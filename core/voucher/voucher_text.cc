@@ -19,20 +19,15 @@ absl::string_view NextLine(absl::string_view& rest) {
   return line;
 }
 
-absl::Status BlockError(size_t block, absl::string_view detail) {
-  return CheckFailed(absl::StatusCode::kInvalidArgument, "voucher.text",
-                     absl::StrCat("voucher block ", block, ": ", detail));
+absl::Status BlockError(size_t block, absl::string_view detail,
+                        absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
+  return CheckFailed(code, "voucher.text", absl::StrCat("voucher block ", block, ": ", detail));
 }
 
-}  // namespace
-
-std::string VoucherToText(const v1::OwnershipVoucher& voucher) {
-  return absl::StrCat(kVoucherPemBegin, "\n", Base64Encode(voucher.SerializeAsString(), 64),
-                      kVoucherPemEnd, "\n");
-}
-
-absl::StatusOr<std::vector<v1::OwnershipVoucher>> VouchersFromText(absl::string_view text,
-                                                                   size_t max_count) {
+// Reads up to `max_count` blocks; with `exactly_one`, a second block is an
+// INVALID_ARGUMENT instead of a limit.
+absl::StatusOr<std::vector<v1::OwnershipVoucher>> ReadBlocks(absl::string_view text,
+                                                             size_t max_count, bool exactly_one) {
   if (text.size() > kMaxVoucherTextSize) {
     return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.text",
                        absl::StrCat("text of ", text.size(), " bytes exceeds the limit of ",
@@ -44,6 +39,10 @@ absl::StatusOr<std::vector<v1::OwnershipVoucher>> VouchersFromText(absl::string_
     if (absl::StripAsciiWhitespace(NextLine(rest)) != kVoucherPemBegin) continue;
     const size_t block = vouchers.size() + 1;
     if (vouchers.size() == max_count) {
+      if (exactly_one) {
+        return CheckFailed(absl::StatusCode::kInvalidArgument, "voucher.text",
+                           "expected one voucher block, found several");
+      }
       return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.text",
                          absl::StrCat("more than ", max_count, " voucher blocks"));
     }
@@ -61,9 +60,11 @@ absl::StatusOr<std::vector<v1::OwnershipVoucher>> VouchersFromText(absl::string_
     }
     if (!ended) return BlockError(block, "no END line");
     absl::StatusOr<std::string> bytes = Base64Decode(body, kMaxVoucherSize);
-    if (!bytes.ok()) return BlockError(block, bytes.status().message());
+    if (!bytes.ok()) return BlockError(block, bytes.status().message(), bytes.status().code());
     absl::StatusOr<v1::OwnershipVoucher> voucher = ParseVoucher(*bytes);
-    if (!voucher.ok()) return BlockError(block, voucher.status().message());
+    if (!voucher.ok()) {
+      return BlockError(block, voucher.status().message(), voucher.status().code());
+    }
     vouchers.push_back(*std::move(voucher));
   }
   if (vouchers.empty()) {
@@ -73,13 +74,21 @@ absl::StatusOr<std::vector<v1::OwnershipVoucher>> VouchersFromText(absl::string_
   return vouchers;
 }
 
+}  // namespace
+
+std::string VoucherToText(const v1::OwnershipVoucher& voucher) {
+  return absl::StrCat(kVoucherPemBegin, "\n", Base64Encode(voucher.SerializeAsString(), 64),
+                      kVoucherPemEnd, "\n");
+}
+
+absl::StatusOr<std::vector<v1::OwnershipVoucher>> VouchersFromText(absl::string_view text,
+                                                                   size_t max_count) {
+  return ReadBlocks(text, max_count, /*exactly_one=*/false);
+}
+
 absl::StatusOr<v1::OwnershipVoucher> VoucherFromText(absl::string_view text) {
   CUSTODY_ASSIGN_OR_RETURN(std::vector<v1::OwnershipVoucher> vouchers,
-                           VouchersFromText(text, 2));
-  if (vouchers.size() != 1) {
-    return CheckFailed(absl::StatusCode::kInvalidArgument, "voucher.text",
-                       "expected one voucher block, found several");
-  }
+                           ReadBlocks(text, 1, /*exactly_one=*/true));
   return std::move(vouchers[0]);
 }
 

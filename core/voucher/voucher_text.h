@@ -33,7 +33,8 @@ std::string VoucherToText(const v1::OwnershipVoucher& voucher);
 
 // Every voucher block in `text`, in order. INVALID_ARGUMENT when there is none or
 // one is malformed ("voucher block N: ..."); RESOURCE_EXHAUSTED over
-// kMaxVoucherTextSize or more than `max_count` blocks.
+// kMaxVoucherTextSize, more than `max_count` blocks, or a block over a voucher
+// limit.
 absl::StatusOr<std::vector<v1::OwnershipVoucher>> VouchersFromText(absl::string_view text,
                                                                    size_t max_count);
 

@@ -9,6 +9,7 @@
 #include "core/base/fake_random.h"
 #include "core/base/status.h"
 #include "core/voucher/sample_voucher.h"
+#include "core/voucher/voucher_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -129,8 +130,20 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(VoucherTextTest, SingleVoucherReaderRefusesSeveral) {
   const std::string two = VoucherToText(Sample(1)) + VoucherToText(Sample(2));
-  EXPECT_THAT(std::string(VoucherFromText(two).status().message()),
-              HasSubstr("expected one voucher block"));
+  for (const std::string& text : {two, two + VoucherToText(Sample(0))}) {
+    absl::StatusOr<v1::OwnershipVoucher> read = VoucherFromText(text);
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(read.status().message()), HasSubstr("expected one voucher block"));
+  }
+}
+
+TEST(VoucherTextTest, OverLimitBlockKeepsTheLimitCode) {
+  // A block whose voucher has too many entries is a limit, not a format error.
+  v1::OwnershipVoucher big = Sample(2);
+  for (size_t i = 0; i < kMaxEntries; ++i) big.add_entries("x");
+  absl::StatusOr<v1::OwnershipVoucher> read = VoucherFromText(VoucherToText(big));
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(read.status().message()), HasSubstr("voucher block 1: voucher.format"));
 }
 
 }  // namespace
