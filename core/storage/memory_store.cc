@@ -1,0 +1,147 @@
+#include "core/storage/memory_store.h"
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "core/base/status.h"
+#include "core/storage/audit_chain.h"
+#include "core/storage/page_token.h"
+
+namespace custody::storage {
+namespace {
+
+struct State {
+  // Insertion sequence -> record; guid -> sequence; (model, serial) -> sequence.
+  std::map<int64_t, VoucherRecord> vouchers;
+  std::map<std::string, int64_t> by_guid;
+  std::map<std::pair<std::string, std::string>, int64_t> by_serial;
+  int64_t next_voucher_sequence = 1;
+  std::vector<AuditEvent> audit;
+};
+
+class MemoryTransaction final : public Transaction, VoucherTable, AuditTable {
+ public:
+  explicit MemoryTransaction(State* state) : state_(state) {}
+
+  VoucherTable& vouchers() override { return *this; }
+  AuditTable& audit() override { return *this; }
+
+  absl::Status Insert(const VoucherRecord& record) override {
+    if (record.guid.empty()) return absl::InvalidArgumentError("voucher record has no GUID");
+    if (state_->by_guid.count(record.guid) > 0) {
+      return absl::AlreadyExistsError("a voucher with this GUID is already stored");
+    }
+    if (state_->by_serial.count({record.model, record.serial}) > 0) {
+      return absl::AlreadyExistsError(absl::StrCat("a voucher for model \"", record.model,
+                                                   "\" serial \"", record.serial,
+                                                   "\" is already stored"));
+    }
+    const int64_t sequence = state_->next_voucher_sequence++;
+    VoucherRecord stored = record;
+    stored.revision = 1;
+    state_->vouchers[sequence] = std::move(stored);
+    state_->by_guid[record.guid] = sequence;
+    state_->by_serial[{record.model, record.serial}] = sequence;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<VoucherRecord> Get(absl::string_view guid) override {
+    auto it = state_->by_guid.find(std::string(guid));
+    if (it == state_->by_guid.end()) return absl::NotFoundError("no voucher with this GUID");
+    return state_->vouchers.at(it->second);
+  }
+
+  absl::StatusOr<VoucherRecord> GetBySerial(absl::string_view model,
+                                            absl::string_view serial) override {
+    auto it = state_->by_serial.find({std::string(model), std::string(serial)});
+    if (it == state_->by_serial.end()) {
+      return absl::NotFoundError("no voucher with this model and serial");
+    }
+    return state_->vouchers.at(it->second);
+  }
+
+  absl::StatusOr<int64_t> Update(const VoucherRecord& record) override {
+    auto it = state_->by_guid.find(record.guid);
+    if (it == state_->by_guid.end()) return absl::NotFoundError("no voucher with this GUID");
+    VoucherRecord& stored = state_->vouchers.at(it->second);
+    if (stored.revision != record.revision) {
+      return absl::AbortedError(absl::StrCat("voucher changed concurrently (revision ",
+                                             stored.revision, ", expected ", record.revision,
+                                             "); re-read and retry"));
+    }
+    stored.voucher = record.voucher;
+    stored.state = record.state;
+    stored.updated_at = record.updated_at;
+    return ++stored.revision;
+  }
+
+  absl::StatusOr<VoucherPage> List(absl::string_view page_token, size_t page_size) override {
+    CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
+    CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
+    VoucherPage page;
+    for (auto it = state_->vouchers.upper_bound(after);
+         it != state_->vouchers.end() && page.records.size() < page_size; ++it) {
+      page.records.push_back(it->second);
+      if (page.records.size() == page_size && std::next(it) != state_->vouchers.end()) {
+        page.next_page_token = MakePageToken(it->first);
+      }
+    }
+    return page;
+  }
+
+  absl::StatusOr<int64_t> Count() override {
+    return static_cast<int64_t>(state_->vouchers.size());
+  }
+
+  absl::StatusOr<AuditEvent> Append(const AuditEvent& event) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateAuditEvent(event));
+    AuditEvent stored = event;
+    stored.sequence = static_cast<int64_t>(state_->audit.size()) + 1;
+    stored.hash = AuditChainHash(
+        state_->audit.empty() ? AuditGenesisHash() : state_->audit.back().hash, stored);
+    state_->audit.push_back(stored);
+    return stored;
+  }
+
+  absl::StatusOr<std::vector<AuditEvent>> List(int64_t after, size_t limit) override {
+    CUSTODY_RETURN_IF_ERROR(CheckPageSize(limit));
+    std::vector<AuditEvent> out;
+    for (int64_t i = std::max<int64_t>(after, 0);
+         i < static_cast<int64_t>(state_->audit.size()) && out.size() < limit; ++i) {
+      out.push_back(state_->audit[i]);
+    }
+    return out;
+  }
+
+ private:
+  State* state_;
+};
+
+class MemoryStore final : public Store {
+ public:
+  absl::Status Transact(absl::FunctionRef<absl::Status(Transaction&)> fn) override {
+    absl::MutexLock lock(&mu_);
+    State working = state_;
+    MemoryTransaction tx(&working);
+    CUSTODY_RETURN_IF_ERROR(fn(tx));
+    state_ = std::move(working);
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<Store> NewMemoryStore() { return std::make_unique<MemoryStore>(); }
+
+}  // namespace custody::storage

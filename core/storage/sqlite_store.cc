@@ -1,0 +1,322 @@
+#include "core/storage/sqlite_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "core/base/status.h"
+#include "core/storage/audit_chain.h"
+#include "core/storage/internal/sqlite.h"
+#include "core/storage/page_token.h"
+
+namespace custody::storage {
+namespace {
+
+using internal::Connection;
+using internal::Statement;
+
+// Migration N takes the schema from version N - 1 to N. Never edit one that has
+// shipped: add the next.
+constexpr const char* kMigrations[] = {
+    // 1: vouchers and the audit log.
+    R"sql(
+    CREATE TABLE vouchers (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      guid BLOB NOT NULL UNIQUE,
+      model TEXT NOT NULL,
+      serial TEXT NOT NULL,
+      voucher BLOB NOT NULL,
+      state TEXT NOT NULL,
+      created_at_us INTEGER NOT NULL,
+      updated_at_us INTEGER NOT NULL,
+      revision INTEGER NOT NULL,
+      UNIQUE (model, serial)
+    );
+    CREATE TABLE audit_log (
+      seq INTEGER PRIMARY KEY,
+      time_us INTEGER NOT NULL,
+      actor TEXT NOT NULL,
+      action TEXT NOT NULL,
+      target TEXT NOT NULL,
+      details TEXT NOT NULL,
+      hash BLOB NOT NULL
+    );
+    )sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
+              "one migration per schema version");
+
+constexpr char kVoucherColumns[] =
+    "guid, model, serial, voucher, state, created_at_us, updated_at_us, revision";
+
+absl::StatusOr<VoucherRecord> ReadVoucher(const Statement& row, int first) {
+  VoucherRecord record;
+  record.guid = row.ColumnBlob(first);
+  record.model = row.ColumnText(first + 1);
+  record.serial = row.ColumnText(first + 2);
+  record.voucher = row.ColumnBlob(first + 3);
+  CUSTODY_ASSIGN_OR_RETURN(record.state, ParseVoucherState(row.ColumnText(first + 4)));
+  record.created_at = absl::FromUnixMicros(row.ColumnInt64(first + 5));
+  record.updated_at = absl::FromUnixMicros(row.ColumnInt64(first + 6));
+  record.revision = row.ColumnInt64(first + 7);
+  return record;
+}
+
+// The store's answer to a unique-key violation, worded like the other backends.
+absl::Status UniqueViolation(const absl::Status& status, const VoucherRecord& record) {
+  if (status.code() != absl::StatusCode::kAlreadyExists) return status;
+  if (absl::StrContains(status.message(), "vouchers.guid")) {
+    return absl::AlreadyExistsError("a voucher with this GUID is already stored");
+  }
+  return absl::AlreadyExistsError(absl::StrCat("a voucher for model \"", record.model,
+                                               "\" serial \"", record.serial,
+                                               "\" is already stored"));
+}
+
+class SqliteTransaction final : public Transaction, VoucherTable, AuditTable {
+ public:
+  explicit SqliteTransaction(Connection* db) : db_(db) {}
+
+  VoucherTable& vouchers() override { return *this; }
+  AuditTable& audit() override { return *this; }
+
+  absl::Status Insert(const VoucherRecord& record) override {
+    if (record.guid.empty()) return absl::InvalidArgumentError("voucher record has no GUID");
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO vouchers (guid, model, serial, voucher, state, created_at_us, "
+                     "updated_at_us, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, record.guid));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(2, record.model));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(3, record.serial));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(4, record.voucher));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(5, VoucherStateName(record.state)));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(6, absl::ToUnixMicros(record.created_at)));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(7, absl::ToUnixMicros(record.updated_at)));
+    return UniqueViolation(stmt->Run(), record);
+  }
+
+  absl::StatusOr<VoucherRecord> Get(absl::string_view guid) override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT guid, model, serial, voucher, state, created_at_us, updated_at_us, "
+                     "revision FROM vouchers WHERE guid = ?1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, guid));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    if (!found) return absl::NotFoundError("no voucher with this GUID");
+    return ReadVoucher(*stmt, 0);
+  }
+
+  absl::StatusOr<VoucherRecord> GetBySerial(absl::string_view model,
+                                            absl::string_view serial) override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT guid, model, serial, voucher, state, created_at_us, updated_at_us, "
+                     "revision FROM vouchers WHERE model = ?1 AND serial = ?2"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(1, model));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(2, serial));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    if (!found) return absl::NotFoundError("no voucher with this model and serial");
+    return ReadVoucher(*stmt, 0);
+  }
+
+  absl::StatusOr<int64_t> Update(const VoucherRecord& record) override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("UPDATE vouchers SET voucher = ?1, state = ?2, updated_at_us = ?3, "
+                     "revision = revision + 1 WHERE guid = ?4 AND revision = ?5"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, record.voucher));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(2, VoucherStateName(record.state)));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(3, absl::ToUnixMicros(record.updated_at)));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(4, record.guid));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(5, record.revision));
+    CUSTODY_RETURN_IF_ERROR(stmt->Run());
+    if (sqlite3_changes(db_->db()) == 1) return record.revision + 1;
+    // Nothing changed: either no such GUID or a stale revision.
+    CUSTODY_ASSIGN_OR_RETURN(VoucherRecord current, Get(record.guid));
+    return absl::AbortedError(absl::StrCat("voucher changed concurrently (revision ",
+                                           current.revision, ", expected ", record.revision,
+                                           "); re-read and retry"));
+  }
+
+  absl::StatusOr<VoucherPage> List(absl::string_view page_token, size_t page_size) override {
+    CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
+    CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT seq, guid, model, serial, voucher, state, created_at_us, "
+                     "updated_at_us, revision FROM vouchers WHERE seq > ?1 ORDER BY seq "
+                     "LIMIT ?2"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, after));
+    // One more than asked, to know whether another page follows.
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(page_size) + 1));
+    VoucherPage page;
+    int64_t last = 0;
+    while (true) {
+      CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      if (page.records.size() == page_size) {
+        page.next_page_token = MakePageToken(last);
+        break;
+      }
+      last = stmt->ColumnInt64(0);
+      CUSTODY_ASSIGN_OR_RETURN(VoucherRecord record, ReadVoucher(*stmt, 1));
+      page.records.push_back(std::move(record));
+    }
+    return page;
+  }
+
+  absl::StatusOr<int64_t> Count() override {
+    CUSTODY_ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT COUNT(*) FROM vouchers"));
+    CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return absl::InternalError("COUNT returned no row");
+    return stmt->ColumnInt64(0);
+  }
+
+  absl::StatusOr<AuditEvent> Append(const AuditEvent& event) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateAuditEvent(event));
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * last, db_->Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
+    CUSTODY_ASSIGN_OR_RETURN(bool has_last, last->Step());
+    AuditEvent stored = event;
+    stored.sequence = has_last ? last->ColumnInt64(0) + 1 : 1;
+    stored.hash = AuditChainHash(has_last ? last->ColumnBlob(1) : AuditGenesisHash(), stored);
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * insert,
+        db_->Prepare("INSERT INTO audit_log (seq, time_us, actor, action, target, details, hash) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    CUSTODY_RETURN_IF_ERROR(insert->BindInt64(1, stored.sequence));
+    CUSTODY_RETURN_IF_ERROR(insert->BindInt64(2, absl::ToUnixMicros(stored.time)));
+    CUSTODY_RETURN_IF_ERROR(insert->BindText(3, stored.actor));
+    CUSTODY_RETURN_IF_ERROR(insert->BindText(4, stored.action));
+    CUSTODY_RETURN_IF_ERROR(insert->BindText(5, stored.target));
+    CUSTODY_RETURN_IF_ERROR(insert->BindText(6, stored.details));
+    CUSTODY_RETURN_IF_ERROR(insert->BindBlob(7, stored.hash));
+    CUSTODY_RETURN_IF_ERROR(insert->Run());
+    return stored;
+  }
+
+  absl::StatusOr<std::vector<AuditEvent>> List(int64_t after, size_t limit) override {
+    CUSTODY_RETURN_IF_ERROR(CheckPageSize(limit));
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT seq, time_us, actor, action, target, details, hash FROM audit_log "
+                     "WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, after));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(limit)));
+    std::vector<AuditEvent> events;
+    while (true) {
+      CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      AuditEvent event;
+      event.sequence = stmt->ColumnInt64(0);
+      event.time = absl::FromUnixMicros(stmt->ColumnInt64(1));
+      event.actor = stmt->ColumnText(2);
+      event.action = stmt->ColumnText(3);
+      event.target = stmt->ColumnText(4);
+      event.details = stmt->ColumnText(5);
+      event.hash = stmt->ColumnBlob(6);
+      events.push_back(std::move(event));
+    }
+    return events;
+  }
+
+ private:
+  Connection* db_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<Connection> db) : db_(std::move(db)) {}
+
+  absl::Status Transact(absl::FunctionRef<absl::Status(Transaction&)> fn) override {
+    absl::MutexLock lock(&mu_);
+    CUSTODY_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    SqliteTransaction tx(db_.get());
+    absl::Status status = fn(tx);
+    if (status.ok()) status = db_->Exec("COMMIT");
+    if (!status.ok() && !sqlite3_get_autocommit(db_->db())) {
+      // Still inside the transaction: undo everything it did.
+      (void)db_->Exec("ROLLBACK");
+    }
+    return status;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::unique_ptr<Connection> db_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::Status CreateOwnerOnly(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return absl::OkStatus();
+  }
+  if (errno == EEXIST) return absl::OkStatus();
+  return absl::ErrnoToStatus(errno, absl::StrCat("creating ", path));
+}
+
+absl::StatusOr<int64_t> CurrentSchemaVersion(Connection& db) {
+  CUSTODY_RETURN_IF_ERROR(db.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+      "applied_at_us INTEGER NOT NULL)"));
+  CUSTODY_ASSIGN_OR_RETURN(Statement * stmt,
+                           db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return absl::InternalError("schema version query returned no row");
+  return stmt->ColumnInt64(0);
+}
+
+absl::Status Migrate(Connection& db, const std::string& path) {
+  CUSTODY_ASSIGN_OR_RETURN(int64_t version, CurrentSchemaVersion(db));
+  if (version > kSqliteSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " has schema version ", version, ", newer than this binary's ",
+        kSqliteSchemaVersion, "; run a newer release"));
+  }
+  for (int64_t next = version + 1; next <= kSqliteSchemaVersion; ++next) {
+    CUSTODY_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    absl::Status status = db.Exec(kMigrations[next - 1]);
+    if (status.ok()) {
+      absl::StatusOr<Statement*> record = db.Prepare(
+          "INSERT INTO schema_migrations (version, applied_at_us) VALUES (?1, 0)");
+      status = record.ok() ? (*record)->BindInt64(1, next) : record.status();
+      if (status.ok()) status = (*record)->Run();
+    }
+    if (status.ok()) status = db.Exec("COMMIT");
+    if (!status.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return Annotate(status, absl::StrCat("applying schema migration ", next, " to ", path));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                                       const SqliteOptions& options) {
+  CUSTODY_RETURN_IF_ERROR(CreateOwnerOnly(path));
+  CUSTODY_ASSIGN_OR_RETURN(std::unique_ptr<Connection> db, Connection::Open(path, false));
+  sqlite3_busy_timeout(db->db(), static_cast<int>(absl::ToInt64Milliseconds(options.busy_timeout)));
+  // Reading the journal mode also checks that the file is a database.
+  CUSTODY_ASSIGN_OR_RETURN(Statement * wal, db->Prepare("PRAGMA journal_mode=WAL"));
+  CUSTODY_ASSIGN_OR_RETURN(bool row, wal->Step());
+  if (!row || wal->ColumnText(0) != "wal") {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": cannot enable WAL mode"));
+  }
+  CUSTODY_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL"));
+  CUSTODY_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON"));
+  CUSTODY_RETURN_IF_ERROR(Migrate(*db, path));
+  return std::unique_ptr<Store>(new SqliteStore(std::move(db)));
+}
+
+}  // namespace custody::storage

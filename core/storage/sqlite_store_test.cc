@@ -1,0 +1,194 @@
+// What the SQLite store promises beyond the conformance suite: durability across
+// reopen and process death, owner-only files, WAL, versioned schema, and a
+// tamper-evident audit log.
+
+#include "core/storage/sqlite_store.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/storage/audit_chain.h"
+#include "core/storage/internal/sqlite.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace custody::storage {
+namespace {
+
+using ::testing::HasSubstr;
+
+class SqliteStoreTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    path_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/sqlite", ++counter, ".db");
+  }
+
+  std::unique_ptr<Store> Open() {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  // Runs raw SQL on the database behind the store's back (tampering, schema games).
+  void RawExec(const char* sql) {
+    absl::StatusOr<std::unique_ptr<internal::Connection>> db =
+        internal::Connection::Open(path_, false);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  }
+
+  static VoucherRecord Record(const std::string& id) {
+    VoucherRecord record;
+    record.guid = "guid-" + id;
+    record.model = "gw-100";
+    record.serial = "SN-" + id;
+    record.voucher = "voucher-" + id;
+    record.created_at = record.updated_at = absl::FromUnixSeconds(1790000000);
+    return record;
+  }
+
+  static AuditEvent Event(const std::string& action) {
+    AuditEvent event;
+    event.time = absl::FromUnixSeconds(1790000000);
+    event.actor = "system";
+    event.action = action;
+    return event;
+  }
+
+  std::string path_;
+};
+
+TEST_F(SqliteStoreTest, DataSurvivesReopenAndFileIsOwnerOnly) {
+  {
+    std::unique_ptr<Store> store = Open();
+    ASSERT_TRUE(store->Transact([](Transaction& tx) { return tx.vouchers().Insert(Record("1")); })
+                    .ok());
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::unique_ptr<Store> store = Open();
+  absl::Status status = store->Transact([](Transaction& tx) -> absl::Status {
+    absl::StatusOr<VoucherRecord> record = tx.vouchers().Get("guid-1");
+    if (!record.ok()) return record.status();
+    return record->voucher == "voucher-1" ? absl::OkStatus() : absl::InternalError("wrong");
+  });
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST_F(SqliteStoreTest, UsesWalAndFullSync) {
+  std::unique_ptr<Store> store = Open();
+  absl::StatusOr<std::unique_ptr<internal::Connection>> db =
+      internal::Connection::Open(path_, false);
+  ASSERT_TRUE(db.ok());
+  absl::StatusOr<internal::Statement*> mode = (*db)->Prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.ok());
+  ASSERT_TRUE(*(*mode)->Step());
+  EXPECT_EQ((*mode)->ColumnText(0), "wal");
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
+  Open();
+  RawExec("INSERT INTO schema_migrations (version, applied_at_us) VALUES (99, 0)");
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr("schema version 99, newer than this binary's 1"));
+}
+
+TEST_F(SqliteStoreTest, ReopeningAppliesNoMigrationTwice) {
+  Open();
+  Open();
+  absl::StatusOr<std::unique_ptr<internal::Connection>> db =
+      internal::Connection::Open(path_, false);
+  ASSERT_TRUE(db.ok());
+  absl::StatusOr<internal::Statement*> count =
+      (*db)->Prepare("SELECT COUNT(*), MAX(version) FROM schema_migrations");
+  ASSERT_TRUE(count.ok());
+  ASSERT_TRUE(*(*count)->Step());
+  EXPECT_EQ((*count)->ColumnInt64(0), kSqliteSchemaVersion);
+  EXPECT_EQ((*count)->ColumnInt64(1), kSqliteSchemaVersion);
+}
+
+TEST_F(SqliteStoreTest, NotADatabaseIsDataLoss) {
+  {
+    std::ofstream out(path_);
+    out << std::string(4096, 'x');
+  }
+  ::chmod(path_.c_str(), 0600);
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
+}
+
+TEST_F(SqliteStoreTest, TamperingWithTheAuditLogIsDetected) {
+  {
+    std::unique_ptr<Store> store = Open();
+    for (const char* action : {"a", "b", "c"}) {
+      ASSERT_TRUE(
+          store->Transact([&](Transaction& tx) { return tx.audit().Append(Event(action)).status(); })
+              .ok());
+    }
+    ASSERT_EQ(*VerifyAuditChain(*store), 3);
+  }
+  RawExec("UPDATE audit_log SET details = 'rewritten' WHERE seq = 2");
+  std::unique_ptr<Store> store = Open();
+  absl::StatusOr<int64_t> edited = VerifyAuditChain(*store);
+  EXPECT_EQ(edited.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(edited.status().message()), HasSubstr("event 2 does not match"));
+  store.reset();
+  RawExec("DELETE FROM audit_log WHERE seq = 2");
+  store = Open();
+  EXPECT_THAT(std::string(VerifyAuditChain(*store).status().message()),
+              HasSubstr("event 2 is missing"));
+}
+
+// A process that dies inside a transaction leaves nothing of it; one that dies
+// right after a commit keeps everything it committed.
+TEST_F(SqliteStoreTest, ProcessDeathLosesNothingCommittedAndKeepsNoPartialTransaction) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_);
+    if (!store.ok()) ::_exit(2);
+    absl::Status committed = (*store)->Transact([](Transaction& tx) -> absl::Status {
+      if (absl::Status s = tx.vouchers().Insert(Record("committed")); !s.ok()) return s;
+      return tx.audit().Append(Event("committed")).status();
+    });
+    if (!committed.ok()) ::_exit(3);
+    (void)(*store)->Transact([](Transaction& tx) -> absl::Status {
+      (void)tx.vouchers().Insert(Record("torn"));
+      (void)tx.audit().Append(Event("torn"));
+      ::_exit(0);  // Dies mid-transaction: no commit, no rollback, no destructors.
+    });
+    ::_exit(4);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  ASSERT_EQ(WEXITSTATUS(wstatus), 0);
+
+  std::unique_ptr<Store> store = Open();
+  absl::Status status = store->Transact([](Transaction& tx) -> absl::Status {
+    if (!tx.vouchers().Get("guid-committed").ok()) return absl::InternalError("lost a commit");
+    if (tx.vouchers().Get("guid-torn").status().code() != absl::StatusCode::kNotFound) {
+      return absl::InternalError("kept part of a transaction");
+    }
+    absl::StatusOr<int64_t> count = tx.vouchers().Count();
+    if (!count.ok() || *count != 1) return absl::InternalError("wrong count");
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(*VerifyAuditChain(*store), 1);
+}
+
+}  // namespace
+}  // namespace custody::storage

@@ -1,0 +1,134 @@
+// Server state behind interfaces split by concern, with one transaction across
+// them (docs/storage.md).
+//
+// A Store is one database. Everything happens inside Transact: the function's writes
+// to every table commit together, or, if it returns an error (or the process dies),
+// none of them do. That is what lets a service record a voucher and its audit event
+// as one step, so that a crash never leaves one without the other.
+//
+// The interfaces carry no backend-specific semantics: times and revisions are
+// supplied by the caller or the store's own counters, identifiers are bytes, and
+// ordering is by an insertion sequence that every SQL engine offers. The in-memory
+// store (tests) and the SQLite store (the embedded default) pass one conformance
+// suite (store_conformance_test); a PostgreSQL store will follow.
+//
+// Status codes: ALREADY_EXISTS for a unique key that is taken, NOT_FOUND for an
+// unknown key, ABORTED for a stale revision (re-read and retry), INVALID_ARGUMENT for
+// a malformed request (bad page token, empty key), UNAVAILABLE when the database is
+// busy beyond its timeout, DATA_LOSS for a corrupt database, INTERNAL otherwise.
+// No header of this package includes SQLite.
+
+#ifndef CUSTODY_CORE_STORAGE_STORE_H_
+#define CUSTODY_CORE_STORAGE_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace custody::storage {
+
+// Where a voucher is in its life, as seen by the service that stores it.
+enum class VoucherState {
+  kManufactured,  // Created at DI; held by the manufacturer.
+  kTransferred,   // Extended to a buyer and exported; the manufacturer keeps a copy.
+};
+
+absl::string_view VoucherStateName(VoucherState state);
+absl::StatusOr<VoucherState> ParseVoucherState(absl::string_view name);
+
+struct VoucherRecord {
+  std::string guid;     // 16 bytes; unique.
+  std::string model;    // (model, serial) is unique.
+  std::string serial;
+  std::string voucher;  // The serialized OwnershipVoucher, exact bytes.
+  VoucherState state = VoucherState::kManufactured;
+  absl::Time created_at;
+  absl::Time updated_at;
+  // Set by the store: 1 on insert, +1 on every update.
+  int64_t revision = 0;
+};
+
+struct VoucherPage {
+  std::vector<VoucherRecord> records;
+  // Pass to the next List call; empty when there are no more records.
+  std::string next_page_token;
+};
+
+// The largest page List returns.
+inline constexpr size_t kMaxPageSize = 1000;
+
+class VoucherTable {
+ public:
+  virtual ~VoucherTable() = default;
+
+  // Stores a new record (its revision becomes 1). ALREADY_EXISTS when the GUID or
+  // the (model, serial) pair is taken.
+  virtual absl::Status Insert(const VoucherRecord& record) = 0;
+  // NOT_FOUND when there is no such GUID.
+  virtual absl::StatusOr<VoucherRecord> Get(absl::string_view guid) = 0;
+  virtual absl::StatusOr<VoucherRecord> GetBySerial(absl::string_view model,
+                                                    absl::string_view serial) = 0;
+  // Replaces voucher, state and updated_at of `record.guid` if its stored revision
+  // is `record.revision`, and returns the new revision. NOT_FOUND, or ABORTED when
+  // another writer got there first.
+  virtual absl::StatusOr<int64_t> Update(const VoucherRecord& record) = 0;
+  // Records in insertion order, at most `page_size` (1..kMaxPageSize) of them,
+  // starting after `page_token` (empty: from the start). INVALID_ARGUMENT for a
+  // token this store did not issue.
+  virtual absl::StatusOr<VoucherPage> List(absl::string_view page_token, size_t page_size) = 0;
+  virtual absl::StatusOr<int64_t> Count() = 0;
+};
+
+// One security-relevant event. The log is append-only and hash-chained:
+// hash(n) = SHA-256(hash(n-1) || AuditEventBytes(event n)), hash(0) = 32 zero bytes
+// (audit_chain.h), so removing, reordering or editing an event is detectable.
+struct AuditEvent {
+  int64_t sequence = 0;  // Assigned by the log: 1, 2, 3, ...
+  absl::Time time;
+  std::string actor;    // Who: "admin:<certificate CN> (operator)", "device:<guid>", ...
+  std::string action;   // What: "voucher.extend", "di.complete", ...
+  std::string target;   // On what: a GUID in hex, a model name, ...
+  std::string details;  // Free text; never secrets.
+  std::string hash;     // Set by the log.
+};
+
+// Limits on an audit event's text fields.
+inline constexpr size_t kMaxAuditFieldLength = 4096;
+
+class AuditTable {
+ public:
+  virtual ~AuditTable() = default;
+  // Appends `event` (sequence and hash are assigned) and returns it as stored.
+  // INVALID_ARGUMENT for an empty actor or action or a field over
+  // kMaxAuditFieldLength.
+  virtual absl::StatusOr<AuditEvent> Append(const AuditEvent& event) = 0;
+  // Events with sequence > `after`, in order, at most `limit` (1..kMaxPageSize).
+  virtual absl::StatusOr<std::vector<AuditEvent>> List(int64_t after, size_t limit) = 0;
+};
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual VoucherTable& vouchers() = 0;
+  virtual AuditTable& audit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Runs `fn` in one transaction and commits it if `fn` returns OK; otherwise rolls
+  // everything back and returns `fn`'s status. Transactions on one Store are
+  // serialized. Thread-safe.
+  virtual absl::Status Transact(absl::FunctionRef<absl::Status(Transaction&)> fn) = 0;
+};
+
+}  // namespace custody::storage
+
+#endif  // CUSTODY_CORE_STORAGE_STORE_H_

@@ -1,0 +1,325 @@
+// One conformance suite over every Store implementation: each backend must give
+// the same answers, codes and atomicity.
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/storage/audit_chain.h"
+#include "core/storage/memory_store.h"
+#include "core/storage/sqlite_store.h"
+#include "core/storage/store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace custody::storage {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Backend {
+  std::string name;
+  std::unique_ptr<Store> (*open)(const std::string& dir);
+};
+
+std::unique_ptr<Store> OpenMemory(const std::string&) { return NewMemoryStore(); }
+
+std::unique_ptr<Store> OpenSqlite(const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir + "/store.db");
+  if (!store.ok()) {
+    ADD_FAILURE() << store.status();
+    return nullptr;
+  }
+  return *std::move(store);
+}
+
+const absl::Time kT0 = absl::FromUnixMicros(1790000000123456);
+
+VoucherRecord Record(int i) {
+  VoucherRecord record;
+  record.guid = std::string(15, '\x01') + static_cast<char>(i);
+  record.model = "gw-100";
+  record.serial = absl::StrCat("SN-", i);
+  record.voucher = std::string("\x00voucher\xff", 9) + std::to_string(i);
+  record.state = VoucherState::kManufactured;
+  record.created_at = kT0 + absl::Seconds(i);
+  record.updated_at = record.created_at;
+  return record;
+}
+
+AuditEvent Event(const std::string& action) {
+  AuditEvent event;
+  event.time = kT0;
+  event.actor = "admin:alice (operator)";
+  event.action = action;
+  event.target = "0101";
+  event.details = "details";
+  return event;
+}
+
+class StoreConformanceTest : public testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    dir_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", GetParam().name, ++counter);
+    ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);
+    store_ = GetParam().open(dir_);
+    ASSERT_NE(store_, nullptr);
+  }
+
+  absl::Status Insert(const VoucherRecord& record) {
+    return store_->Transact([&](Transaction& tx) { return tx.vouchers().Insert(record); });
+  }
+
+  absl::StatusOr<VoucherRecord> Get(const std::string& guid) {
+    absl::StatusOr<VoucherRecord> out = absl::InternalError("not run");
+    absl::Status status = store_->Transact([&](Transaction& tx) {
+      out = tx.vouchers().Get(guid);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    return out;
+  }
+
+  int64_t Count() {
+    int64_t count = -1;
+    EXPECT_TRUE(store_
+                    ->Transact([&](Transaction& tx) -> absl::Status {
+                      absl::StatusOr<int64_t> n = tx.vouchers().Count();
+                      if (!n.ok()) return n.status();
+                      count = *n;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return count;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformanceTest, InsertThenGetReturnsExactValues) {
+  ASSERT_TRUE(Insert(Record(1)).ok());
+  absl::StatusOr<VoucherRecord> got = Get(Record(1).guid);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->guid, Record(1).guid);
+  EXPECT_EQ(got->model, "gw-100");
+  EXPECT_EQ(got->serial, "SN-1");
+  EXPECT_EQ(got->voucher, Record(1).voucher);  // Binary, with NUL and 0xff.
+  EXPECT_EQ(got->state, VoucherState::kManufactured);
+  EXPECT_EQ(got->created_at, Record(1).created_at);  // Microsecond precision.
+  EXPECT_EQ(got->revision, 1);
+  absl::StatusOr<VoucherRecord> by_serial = absl::InternalError("not run");
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    by_serial = tx.vouchers().GetBySerial("gw-100", "SN-1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(by_serial.ok());
+  EXPECT_EQ(by_serial->guid, Record(1).guid);
+}
+
+TEST_P(StoreConformanceTest, UnknownKeysAreNotFound) {
+  EXPECT_EQ(Get("nope").status().code(), absl::StatusCode::kNotFound);
+  absl::Status status = store_->Transact([&](Transaction& tx) {
+    return tx.vouchers().GetBySerial("gw-100", "SN-404").status();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, DuplicatesAreRefusedAndChangeNothing) {
+  ASSERT_TRUE(Insert(Record(1)).ok());
+  VoucherRecord same_guid = Record(2);
+  same_guid.guid = Record(1).guid;
+  absl::Status guid_taken = Insert(same_guid);
+  EXPECT_EQ(guid_taken.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(guid_taken.message()), HasSubstr("GUID is already stored"));
+  VoucherRecord same_serial = Record(2);
+  same_serial.serial = "SN-1";
+  absl::Status serial_taken = Insert(same_serial);
+  EXPECT_EQ(serial_taken.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(serial_taken.message()),
+              HasSubstr("model \"gw-100\" serial \"SN-1\" is already stored"));
+  EXPECT_EQ(Count(), 1);
+  EXPECT_EQ(Get(Record(1).guid)->voucher, Record(1).voucher);
+  // The same serial under another model is a different device.
+  VoucherRecord other_model = Record(2);
+  other_model.serial = "SN-1";
+  other_model.model = "gw-200";
+  EXPECT_TRUE(Insert(other_model).ok());
+}
+
+TEST_P(StoreConformanceTest, UpdateNeedsTheCurrentRevision) {
+  ASSERT_TRUE(Insert(Record(1)).ok());
+  VoucherRecord update = *Get(Record(1).guid);
+  update.voucher = "extended";
+  update.state = VoucherState::kTransferred;
+  update.updated_at = kT0 + absl::Hours(1);
+  absl::StatusOr<int64_t> revision = absl::InternalError("not run");
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    revision = tx.vouchers().Update(update);
+                    return revision.status();
+                  })
+                  .ok());
+  EXPECT_EQ(*revision, 2);
+  // A second writer still holding revision 1 loses.
+  update.voucher = "stale";
+  absl::Status stale = store_->Transact(
+      [&](Transaction& tx) { return tx.vouchers().Update(update).status(); });
+  EXPECT_EQ(stale.code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(std::string(stale.message()), HasSubstr("revision 2, expected 1"));
+  VoucherRecord stored = *Get(Record(1).guid);
+  EXPECT_EQ(stored.voucher, "extended");
+  EXPECT_EQ(stored.state, VoucherState::kTransferred);
+  EXPECT_EQ(stored.updated_at, kT0 + absl::Hours(1));
+  EXPECT_EQ(stored.created_at, Record(1).created_at);
+  EXPECT_EQ(stored.revision, 2);
+  VoucherRecord missing = Record(9);
+  missing.revision = 1;
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) { return tx.vouchers().Update(missing).status(); })
+                .code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, ListPagesInInsertionOrder) {
+  for (int i = 25; i >= 1; --i) ASSERT_TRUE(Insert(Record(i)).ok());  // Reverse GUID order.
+  std::vector<std::string> serials;
+  std::string token;
+  int pages = 0;
+  do {
+    VoucherPage page;
+    ASSERT_TRUE(store_
+                    ->Transact([&](Transaction& tx) -> absl::Status {
+                      absl::StatusOr<VoucherPage> p = tx.vouchers().List(token, 10);
+                      if (!p.ok()) return p.status();
+                      page = *std::move(p);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    for (const VoucherRecord& record : page.records) serials.push_back(record.serial);
+    token = page.next_page_token;
+    ++pages;
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(serials.size(), 25u);
+  EXPECT_EQ(serials.front(), "SN-25");
+  EXPECT_EQ(serials.back(), "SN-1");
+}
+
+TEST_P(StoreConformanceTest, ListRefusesBadTokensAndSizes) {
+  for (const char* token : {"garbage", "v1:-4", "v2:10"}) {
+    absl::Status status = store_->Transact(
+        [&](Transaction& tx) { return tx.vouchers().List(token, 10).status(); });
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << token;
+  }
+  absl::Status too_big = store_->Transact(
+      [&](Transaction& tx) { return tx.vouchers().List("", kMaxPageSize + 1).status(); });
+  EXPECT_THAT(std::string(too_big.message()), HasSubstr("page size must be 1 to 1000"));
+}
+
+TEST_P(StoreConformanceTest, AFailedTransactionLeavesNothingBehind) {
+  ASSERT_TRUE(Insert(Record(1)).ok());
+  absl::Status status = store_->Transact([&](Transaction& tx) -> absl::Status {
+    if (absl::Status s = tx.vouchers().Insert(Record(2)); !s.ok()) return s;
+    if (absl::Status s = tx.audit().Append(Event("voucher.create")).status(); !s.ok()) return s;
+    VoucherRecord update = Record(1);
+    update.revision = 1;
+    update.voucher = "changed";
+    if (absl::Status s = tx.vouchers().Update(update).status(); !s.ok()) return s;
+    return absl::FailedPreconditionError("the caller changed its mind");
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count(), 1);
+  EXPECT_EQ(Get(Record(1).guid)->voucher, Record(1).voucher);
+  EXPECT_EQ(Get(Record(2).guid).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*VerifyAuditChain(*store_), 0);
+  // A failed step inside a transaction does not poison the store.
+  EXPECT_TRUE(Insert(Record(2)).ok());
+}
+
+TEST_P(StoreConformanceTest, AuditLogIsAHashChain) {
+  std::vector<AuditEvent> appended;
+  for (const char* action : {"di.complete", "voucher.extend", "voucher.export"}) {
+    ASSERT_TRUE(store_
+                    ->Transact([&](Transaction& tx) -> absl::Status {
+                      absl::StatusOr<AuditEvent> event = tx.audit().Append(Event(action));
+                      if (!event.ok()) return event.status();
+                      appended.push_back(*event);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+  EXPECT_EQ(appended[0].sequence, 1);
+  EXPECT_EQ(appended[2].sequence, 3);
+  EXPECT_EQ(appended[0].hash, AuditChainHash(AuditGenesisHash(), appended[0]));
+  EXPECT_EQ(appended[2].hash, AuditChainHash(appended[1].hash, appended[2]));
+  absl::StatusOr<int64_t> verified = VerifyAuditChain(*store_);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(*verified, 3);
+  std::vector<AuditEvent> listed;
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    absl::StatusOr<std::vector<AuditEvent>> events = tx.audit().List(1, 10);
+                    if (!events.ok()) return events.status();
+                    listed = *events;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].action, "voucher.extend");
+  EXPECT_EQ(listed[0].time, kT0);
+  EXPECT_EQ(listed[1].hash, appended[2].hash);
+}
+
+TEST_P(StoreConformanceTest, AuditEventsAreValidated) {
+  AuditEvent no_actor = Event("x");
+  no_actor.actor.clear();
+  AuditEvent long_details = Event("x");
+  long_details.details = std::string(kMaxAuditFieldLength + 1, 'd');
+  for (const AuditEvent& event : {no_actor, long_details}) {
+    absl::Status status =
+        store_->Transact([&](Transaction& tx) { return tx.audit().Append(event).status(); });
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_P(StoreConformanceTest, ConcurrentWritersAllLand) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        VoucherRecord record = Record(0);
+        record.guid = absl::StrCat("guid-", t, "-", i);
+        record.serial = absl::StrCat("SN-", t, "-", i);
+        absl::Status status = store_->Transact([&](Transaction& tx) -> absl::Status {
+          if (absl::Status s = tx.vouchers().Insert(record); !s.ok()) return s;
+          return tx.audit().Append(Event("di.complete")).status();
+        });
+        EXPECT_TRUE(status.ok()) << status;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(Count(), kThreads * kPerThread);
+  EXPECT_EQ(*VerifyAuditChain(*store_), kThreads * kPerThread);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest,
+                         testing::Values(Backend{"Memory", &OpenMemory},
+                                         Backend{"Sqlite", &OpenSqlite}),
+                         [](const testing::TestParamInfo<Backend>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace custody::storage
