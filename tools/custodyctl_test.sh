@@ -364,6 +364,21 @@ expect_equal "length of the sample guid" "${#SAMPLE_GUID}" "36"
 
 expect_exit 0 ctl voucher inspect "$S/voucher-0.pem"
 expect_contains "$OUT" "owners:        0"
+expect_contains "$OUT" "UNSIGNED: no entries"
+
+# A voucher with no entries is signed by nobody: it must not be attributed to the
+# manufacturer, nor signed over by the manufacturer's key, unless asked for.
+expect_exit 1 ctl voucher verify "$S/voucher-0.pem" --manufacturer-pub "$S/manufacturer.pub"
+expect_contains "$ERR" "voucher.unsigned"
+expect_exit 0 ctl voucher verify "$S/voucher-0.pem"
+expect_exit 1 ctl voucher extend "$S/voucher-0.pem" --owner-key "$S/manufacturer.key" \
+  --to "$S/owner1.pub" --out "$W/unsigned-extended.pem"
+expect_contains "$ERR" "voucher.unsigned"
+expect_contains "$ERR" "--trust-unsigned-header"
+expect_exit 0 ctl voucher extend "$S/voucher-0.pem" --owner-key "$S/manufacturer.key" \
+  --to "$S/owner1.pub" --out "$W/unsigned-extended.pem" --trust-unsigned-header
+expect_exit 0 ctl voucher verify "$W/unsigned-extended.pem" --owner-pub "$S/owner1.pub" \
+  --manufacturer-pub "$S/manufacturer.pub" --trust-root "$S/device-ca.pem"
 
 expect_exit 0 ctl voucher inspect --json "$S/voucher.pem"
 cp "$OUT" "$W/inspect.json"

@@ -1,6 +1,7 @@
 #include "core/crypto/curve.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace custody::crypto {
@@ -29,7 +30,7 @@ absl::StatusOr<Curve> ParseCurve(absl::string_view name) {
   }
   if (lower == "p384" || lower == "p-384" || lower == "secp384r1") return Curve::kP384;
   return absl::InvalidArgumentError(
-      absl::StrCat("unsupported curve \"", name, "\"; use p256 or p384"));
+      absl::StrCat("unsupported curve \"", absl::CHexEscape(name), "\"; use p256 or p384"));
 }
 
 }  // namespace custody::crypto

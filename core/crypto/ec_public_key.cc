@@ -61,6 +61,10 @@ EVP_PKEY* TemplateKey(Curve curve) {
 // Explains why `der` is not a canonical key, using OpenSSL's generic decoder.
 // Only refusals come here, so its cost does not matter.
 absl::Status ExplainRefusal(absl::string_view der) {
+  // Whatever the decoder left on the error queue is cleared on every return.
+  struct ClearOnReturn {
+    ~ClearOnReturn() { internal::ClearOpenSslErrors(); }
+  } clear_on_return;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   EvpPkeyPtr pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
   if (pkey == nullptr) {
@@ -142,6 +146,16 @@ absl::StatusOr<EcPublicKey> EcPublicKey::FromEvpPkey(const EVP_PKEY* pkey) {
   if (pkey == nullptr) return absl::InvalidArgumentError("no public key");
   if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {
     return absl::InvalidArgumentError("public key is not an elliptic-curve key");
+  }
+  char encoding[32] = {0};
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding,
+                                     sizeof(encoding), nullptr) != 1 ||
+      std::strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) != 0) {
+    // OpenSSL may map explicit parameters that equal a named curve to its name;
+    // the encoding still says they were explicit.
+    internal::ClearOpenSslErrors();
+    return absl::InvalidArgumentError(
+        "public key uses explicit curve parameters; only named curves are accepted");
   }
   char group[64] = {0};
   if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),

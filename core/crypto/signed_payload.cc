@@ -1,7 +1,9 @@
 #include "core/crypto/signed_payload.h"
 
+#include <cstdlib>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status.h"
 #include "core/crypto/ecdsa.h"
@@ -11,15 +13,17 @@ namespace {
 
 constexpr absl::string_view kContext("Custody-Signed-Payload-v1\0", 26);
 
+// `value` must fit in `bytes` bytes (callers check lengths first).
 void AppendBigEndian(std::string* out, uint64_t value, int bytes) {
+  if (bytes < 8 && (value >> (8 * bytes)) != 0) std::abort();
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(value >> (8 * i)));
 }
 
 absl::Status CheckSizes(absl::string_view payload_type, absl::string_view payload) {
   if (payload_type.empty()) return absl::InvalidArgumentError("payload type is empty");
   if (payload_type.size() > kMaxPayloadTypeLength) {
-    return absl::InvalidArgumentError(absl::StrCat("payload type is longer than ",
-                                                   kMaxPayloadTypeLength, " bytes"));
+    return absl::ResourceExhaustedError(absl::StrCat("payload type is longer than ",
+                                                     kMaxPayloadTypeLength, " bytes"));
   }
   if (payload.size() > kMaxSignedPayloadSize) {
     return absl::ResourceExhaustedError(absl::StrCat("signed payload of ", payload.size(),
@@ -66,7 +70,7 @@ absl::StatusOr<absl::string_view> VerifySignedPayload(const v1::SignedPayload& s
   CUSTODY_RETURN_IF_ERROR(CheckSizes(signed_payload.payload_type(), signed_payload.payload()));
   if (signed_payload.payload_type() != expected_type) {
     return absl::InvalidArgumentError(absl::StrCat("payload type is \"",
-                                                   signed_payload.payload_type(),
+                                                   absl::CHexEscape(signed_payload.payload_type()),
                                                    "\", expected \"", expected_type, "\""));
   }
   if (signed_payload.algorithm() != SignatureAlgorithmFor(key.curve())) {

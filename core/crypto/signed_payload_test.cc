@@ -74,13 +74,25 @@ INSTANTIATE_TEST_SUITE_P(Curves, SignedPayloadCurveTest,
                            return info.param == Curve::kP256 ? "P256" : "P384";
                          });
 
+TEST(SignedPayloadTest, HostileTypeNamesAreEscapedInMessages) {
+  const EcPrivateKey key = *EcPrivateKey::Generate(Curve::kP256);
+  v1::SignedPayload signed_payload = *SignPayload(key, "t", "x");
+  signed_payload.set_payload_type("evil\n\x1b[31mforged log line");
+  const absl::Status status =
+      VerifySignedPayload(signed_payload, "t", key.public_key()).status();
+  EXPECT_EQ(std::string(status.message()).find('\n'), std::string::npos);
+  EXPECT_EQ(std::string(status.message()).find('\x1b'), std::string::npos);
+  EXPECT_THAT(status.message(), HasSubstr("evil\\n\\x1b[31m"));
+}
+
 TEST(SignedPayloadTest, SizesAreChecked) {
   const EcPrivateKey key = *EcPrivateKey::Generate(Curve::kP256);
   EXPECT_THAT(SignPayload(key, "", "x").status().message(), HasSubstr("payload type is empty"));
   EXPECT_EQ(SignPayload(key, "t", std::string(kMaxSignedPayloadSize + 1, 'x')).status().code(),
             absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(SignPayload(key, std::string(kMaxPayloadTypeLength + 1, 't'), "x").status().message(),
-              HasSubstr("longer than 128"));
+  absl::Status long_type = SignPayload(key, std::string(kMaxPayloadTypeLength + 1, 't'), "x").status();
+  EXPECT_EQ(long_type.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(long_type.message(), HasSubstr("longer than 128"));
 }
 
 }  // namespace

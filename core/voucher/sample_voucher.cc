@@ -67,8 +67,11 @@ absl::StatusOr<SampleVoucherSet> MakeSampleVoucherSet(const SampleOptions& optio
     CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey owner,
                              crypto::EcPrivateKey::Generate(options.curve));
     const crypto::EcPrivateKey& current = i == 0 ? manufacturer_key : owner_keys.back();
+    // The sample's manufacturer made this header itself a few lines above.
+    ExtendOptions extend;
+    extend.trust_unsigned_header = i == 0;
     CUSTODY_ASSIGN_OR_RETURN(v1::OwnershipVoucher extended,
-                             ExtendVoucher(stages.back(), current, owner.public_key()));
+                             ExtendVoucher(stages.back(), current, owner.public_key(), extend));
     stages.push_back(std::move(extended));
     owner_keys.push_back(std::move(owner));
   }

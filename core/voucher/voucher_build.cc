@@ -49,6 +49,7 @@ absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher,
   }
   absl::Status status = crypto::HmacVerify(algorithm, device_secret, voucher.header(),
                                            voucher.header_hmac().value());
+  if (status.code() == absl::StatusCode::kInternal) return status;
   if (!status.ok()) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "voucher.header_hmac",
                        "header HMAC does not match this device's secret");
@@ -73,7 +74,8 @@ absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
 absl::StatusOr<v1::OwnershipVoucher> ExtendVoucher(const v1::OwnershipVoucher& voucher,
                                                    const crypto::EcPrivateKey& current_owner,
                                                    const crypto::EcPublicKey& next_owner,
-                                                   absl::string_view extra) {
+                                                   const ExtendOptions& extend) {
+  const std::string& extra = extend.extra;
   if (static_cast<size_t>(voucher.entries_size()) >= kMaxEntries) {
     return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.format",
                        absl::StrCat("voucher already has the maximum of ", kMaxEntries,
@@ -85,6 +87,7 @@ absl::StatusOr<v1::OwnershipVoucher> ExtendVoucher(const v1::OwnershipVoucher& v
   }
   VerifyOptions options;
   options.expected_owner = current_owner.public_key();
+  options.allow_unsigned = extend.trust_unsigned_header;
   CUSTODY_ASSIGN_OR_RETURN(VerifiedVoucher verified, VerifyVoucher(voucher, options));
 
   const crypto::HashAlgorithm hash = crypto::CurveHash(current_owner.curve());
@@ -95,7 +98,7 @@ absl::StatusOr<v1::OwnershipVoucher> ExtendVoucher(const v1::OwnershipVoucher& v
   *entry.mutable_header_info_hash() =
       MakeHash(hash, HeaderInfoBytes(verified.guid(), verified.header.device_info()));
   *entry.mutable_next_owner_key() = ToWireKey(next_owner);
-  entry.set_extra(std::string(extra));
+  entry.set_extra(extra);
   CUSTODY_ASSIGN_OR_RETURN(
       v1::SignedPayload signed_entry,
       crypto::SignPayload(current_owner, kEntryPayloadType, entry.SerializeAsString()));

@@ -51,14 +51,25 @@ absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
     std::string header_bytes, v1::Hash header_hmac,
     const std::vector<crypto::Certificate>& device_chain);
 
+struct ExtendOptions {
+  // Free bytes for the signer (OVEExtra), at most kMaxExtraSize.
+  std::string extra;
+  // Signing entry 0 vouches for the header. With no entries the header is unsigned
+  // (voucher.unsigned), so the manufacturer must only sign a voucher from its own
+  // records, and says so here.
+  bool trust_unsigned_header = false;
+};
+
 // Appends an entry that hands the voucher from its current owner to `next_owner`.
 // The voucher is verified first; PERMISSION_DENIED ("voucher.owner") when
-// `current_owner` is not its current owner, RESOURCE_EXHAUSTED when it already has
-// kMaxEntries entries or `extra` is over kMaxExtraSize. The input is not changed.
+// `current_owner` is not its current owner; UNAUTHENTICATED ("voucher.unsigned")
+// for a voucher with no entries unless options.trust_unsigned_header;
+// RESOURCE_EXHAUSTED when it already has kMaxEntries entries or `extra` is over
+// kMaxExtraSize. The input is not changed.
 absl::StatusOr<v1::OwnershipVoucher> ExtendVoucher(const v1::OwnershipVoucher& voucher,
                                                    const crypto::EcPrivateKey& current_owner,
                                                    const crypto::EcPublicKey& next_owner,
-                                                   absl::string_view extra = "");
+                                                   const ExtendOptions& options = {});
 
 }  // namespace custody::voucher
 

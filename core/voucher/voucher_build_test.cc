@@ -35,14 +35,51 @@ class VoucherBuildTest : public testing::TestWithParam<crypto::Curve> {
   std::unique_ptr<SampleVoucherSet> set_;
 };
 
-TEST_P(VoucherBuildTest, ManufacturedVoucherHasNoEntriesAndTheManufacturerOwnsIt) {
+TEST_P(VoucherBuildTest, ManufacturedVoucherIsUnsignedUntilItsFirstEntry) {
   const v1::OwnershipVoucher& manufactured = set_->stages.front();
   EXPECT_EQ(manufactured.entries_size(), 0);
+  // Self-consistent, but attributable to nobody.
+  absl::StatusOr<VerifiedVoucher> plain = VerifyVoucher(manufactured, VerifyOptions{});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->signed_by_manufacturer());
   VerifyOptions options;
   options.expected_owner = set_->manufacturer_key.public_key();
   options.trusted_roots = {set_->device_ca};
   options.now = kNow;
+  absl::StatusOr<VerifiedVoucher> refused = VerifyVoucher(manufactured, options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(FailedCheck(refused.status()), "voucher.unsigned");
+  // The manufacturer, reading its own records, may.
+  options.allow_unsigned = true;
   EXPECT_TRUE(VerifyVoucher(manufactured, options).ok());
+  VerifyOptions signed_options;
+  signed_options.expected_manufacturer = set_->manufacturer_key.public_key();
+  absl::StatusOr<VerifiedVoucher> signed_voucher = VerifyVoucher(set_->stages[1], signed_options);
+  ASSERT_TRUE(signed_voucher.ok()) << signed_voucher.status();
+  EXPECT_TRUE(signed_voucher->signed_by_manufacturer());
+}
+
+TEST_P(VoucherBuildTest, ForgedUnsignedHeaderIsNeitherAcceptedNorSigned) {
+  // Anyone can write a header naming the manufacturer's public key, with a real
+  // device chain copied from elsewhere: nothing in an entry-less voucher is signed.
+  v1::VoucherHeader header;
+  ASSERT_TRUE(header.ParseFromString(set_->stages.front().header()));
+  header.mutable_rendezvous_info()->mutable_endpoints(0)->set_host("attacker.example");
+  header.mutable_guid()->set_value(std::string(16, '\x66'));
+  std::vector<crypto::Certificate> chain = {set_->device_certificate, set_->device_ca};
+  absl::StatusOr<v1::OwnershipVoucher> forged = CreateVoucher(
+      *BuildHeaderBytes(header), set_->stages.front().header_hmac(), chain);
+  ASSERT_TRUE(forged.ok()) << forged.status();
+  VerifyOptions options;
+  options.expected_manufacturer = set_->manufacturer_key.public_key();
+  EXPECT_EQ(FailedCheck(VerifyVoucher(*forged, options).status()), "voucher.unsigned");
+  const crypto::EcPrivateKey buyer = *crypto::EcPrivateKey::Generate(GetParam());
+  absl::StatusOr<v1::OwnershipVoucher> signed_forgery =
+      ExtendVoucher(*forged, set_->manufacturer_key, buyer.public_key());
+  EXPECT_EQ(FailedCheck(signed_forgery.status()), "voucher.unsigned");
+  // Only the device can tell: the HMAC does not cover the forged header.
+  EXPECT_EQ(VerifyHeaderHmac(*forged, set_->device_secret, crypto::CurveHash(GetParam())).code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 TEST_P(VoucherBuildTest, HashesAndSignaturesFollowTheCurve) {
@@ -89,7 +126,8 @@ TEST_P(VoucherBuildTest, ExtendByANonOwnerIsRefusedAndChangesNothing) {
   EXPECT_EQ(set_->stages.back().SerializeAsString(), before.SerializeAsString());
 
   absl::StatusOr<v1::OwnershipVoucher> extended =
-      ExtendVoucher(set_->stages.back(), set_->owner_keys[1], next.public_key(), "resale 42");
+      ExtendVoucher(set_->stages.back(), set_->owner_keys[1], next.public_key(),
+                    ExtendOptions{"resale 42", false});
   ASSERT_TRUE(extended.ok()) << extended.status();
   EXPECT_EQ(extended->entries_size(), before.entries_size() + 1);
   EXPECT_EQ(set_->stages.back().SerializeAsString(), before.SerializeAsString());
@@ -100,8 +138,9 @@ TEST_P(VoucherBuildTest, ExtendByANonOwnerIsRefusedAndChangesNothing) {
 
 TEST_P(VoucherBuildTest, ExtendLimits) {
   const crypto::EcPrivateKey next = *crypto::EcPrivateKey::Generate(GetParam());
-  absl::StatusOr<v1::OwnershipVoucher> big_extra = ExtendVoucher(
-      set_->stages.back(), set_->owner_keys[1], next.public_key(), std::string(1025, 'x'));
+  absl::StatusOr<v1::OwnershipVoucher> big_extra =
+      ExtendVoucher(set_->stages.back(), set_->owner_keys[1], next.public_key(),
+                    ExtendOptions{std::string(1025, 'x'), false});
   EXPECT_EQ(big_extra.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(big_extra.status().message()), HasSubstr("extra data exceeds 1024"));
 
@@ -172,7 +211,12 @@ INSTANTIATE_TEST_SUITE_P(
                    "voucher.header", "serial must be 1 to 64 bytes, not 65"},
         HeaderCase{"ControlCharacter",
                    [](v1::VoucherHeader& h) { h.mutable_device_info()->set_serial("a\nb"); },
-                   "voucher.header", "control character"},
+                   "voucher.header", "outside printable ASCII"},
+        HeaderCase{"BidiOverride",
+                   [](v1::VoucherHeader& h) {
+                     h.mutable_device_info()->set_model("gw\xe2\x80\xae" "001");
+                   },
+                   "voucher.header", "outside printable ASCII"},
         HeaderCase{"HttpMud",
                    [](v1::VoucherHeader& h) {
                      h.mutable_device_info()->set_mud_url("http://mud.example.com/x");

@@ -1,5 +1,7 @@
 #include "core/voucher/voucher_format.h"
 
+#include <cstdlib>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/proto_parse.h"
@@ -8,7 +10,9 @@
 namespace custody::voucher {
 namespace {
 
+// `value` must fit the prefix (the header rules bound every field first).
 void AppendLengthPrefixed(std::string* out, absl::string_view value, int width) {
+  if ((static_cast<uint64_t>(value.size()) >> (8 * width)) != 0) std::abort();
   for (int i = width - 1; i >= 0; --i) {
     out->push_back(static_cast<char>(static_cast<uint64_t>(value.size()) >> (8 * i)));
   }
@@ -25,9 +29,11 @@ absl::Status CheckText(absl::string_view value, absl::string_view field, size_t 
     return HeaderError(absl::StrCat(field, " must be ", min_length, " to ", max_length,
                                     " bytes, not ", value.size()));
   }
+  // Printable ASCII only: these fields end up in logs, terminals and messages, so
+  // no control, C1 or bidirectional-override character may ride along.
   for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return HeaderError(absl::StrCat(field, " contains a control character"));
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
+      return HeaderError(absl::StrCat(field, " contains a character outside printable ASCII"));
     }
   }
   return absl::OkStatus();
@@ -152,7 +158,7 @@ absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& head
   CUSTODY_RETURN_IF_ERROR(CheckRendezvous(header.rendezvous_info()));
   absl::StatusOr<crypto::EcPublicKey> manufacturer = FromWireKey(header.manufacturer_key());
   if (!manufacturer.ok()) {
-    return CheckFailed(absl::StatusCode::kInvalidArgument, "voucher.manufacturer_key",
+    return CheckFailed(manufacturer.status().code(), "voucher.manufacturer_key",
                        manufacturer.status().message());
   }
   const crypto::HashAlgorithm chain_algorithm = crypto::CurveHash(manufacturer->curve());

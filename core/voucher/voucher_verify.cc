@@ -50,12 +50,19 @@ absl::StatusOr<EcPublicKey> DeviceKey(const v1::OwnershipVoucher& voucher) {
     return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
                 "the device certificate chain is empty");
   }
+  for (int i = 0; i < voucher.device_certificate_chain_size(); ++i) {
+    if (voucher.device_certificate_chain(i).size() > crypto::kMaxCertificateDerSize) {
+      return Fail(absl::StatusCode::kResourceExhausted, "voucher.device_chain",
+                  absl::StrCat("certificate ", i, " exceeds ", crypto::kMaxCertificateDerSize,
+                               " bytes"));
+    }
+  }
   absl::StatusOr<absl::string_view> spki =
       crypto::CertificateSpkiDer(voucher.device_certificate_chain(0));
   absl::StatusOr<EcPublicKey> key =
       spki.ok() ? EcPublicKey::FromSpkiDer(*spki) : absl::StatusOr<EcPublicKey>(spki.status());
   if (!key.ok()) {
-    return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
+    return Fail(key.status().code(), "voucher.device_chain",
                 absl::StrCat("device certificate: ", key.status().message()));
   }
   return key;
@@ -69,7 +76,7 @@ absl::Status CheckDeviceChainTrust(const v1::OwnershipVoucher& voucher,
   for (int i = 0; i < voucher.device_certificate_chain_size(); ++i) {
     absl::StatusOr<Certificate> cert = Certificate::FromDer(voucher.device_certificate_chain(i));
     if (!cert.ok()) {
-      return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
+      return Fail(cert.status().code(), "voucher.device_chain",
                   absl::StrCat("certificate ", i, ": ", cert.status().message()));
     }
     chain.push_back(*std::move(cert));
@@ -79,6 +86,10 @@ absl::Status CheckDeviceChainTrust(const v1::OwnershipVoucher& voucher,
   if (!parsed_key.ok() || !crypto::SameKey(*parsed_key, device_key)) {
     return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
                 "device certificate key differs between parsers");
+  }
+  if (chain.front().IsCa()) {
+    return Fail(absl::StatusCode::kInvalidArgument, "voucher.device_chain",
+                "the device certificate is a CA certificate");
   }
   std::vector<Certificate> intermediates(chain.begin() + 1, chain.end());
   absl::Status trusted = crypto::VerifyCertificateChain(chain.front(), intermediates,
@@ -185,6 +196,13 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
 
   VerifiedVoucher verified{std::move(header), std::move(manufacturer_key),
                            std::move(device_key), std::move(owner_keys)};
+  if (!verified.signed_by_manufacturer() && !options.allow_unsigned &&
+      (options.expected_owner.has_value() || options.expected_manufacturer.has_value())) {
+    return Fail(absl::StatusCode::kUnauthenticated, "voucher.unsigned",
+                "the voucher has no entries, so nothing in it is signed and its header cannot "
+                "be attributed to the manufacturer; only vouchers from the manufacturer's own "
+                "records may be used unsigned");
+  }
   if (options.expected_owner.has_value() &&
       !crypto::SameKey(*options.expected_owner, verified.current_owner())) {
     return Fail(absl::StatusCode::kPermissionDenied, "voucher.owner",

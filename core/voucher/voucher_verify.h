@@ -21,6 +21,14 @@
 //   voucher.entry_header_info  hash of GUID and device info           UNAUTHENTICATED
 //   voucher.entry_owner_key    the next owner key is valid            INVALID_ARGUMENT
 //   voucher.owner              the current owner is the expected one  PERMISSION_DENIED
+//   voucher.unsigned           no entries, yet an expected owner or manufacturer was
+//                              named (and allow_unsigned is false)   UNAUTHENTICATED
+//
+// A voucher with no entries carries no signature: its header names the
+// manufacturer's public key, which anyone can copy, and only the device can check
+// the HMAC that binds it. Such a voucher is only self-consistent; it is attributed
+// to a manufacturer (or owner) only when the caller made it or took it from its own
+// records, which it says with allow_unsigned.
 //
 // Without trusted roots the device certificates are bound by the signed chain hash
 // but are not parsed beyond the leaf's subject key (a full X.509 parse costs more
@@ -53,6 +61,10 @@ struct VerifyOptions {
   // roots at `now`.
   std::vector<crypto::Certificate> trusted_roots;
   absl::Time now = absl::InfinitePast();
+  // Accept a voucher with no entries although expected_owner or
+  // expected_manufacturer is set: only for a voucher from the caller's own records
+  // (the manufacturer's database), never for one received from elsewhere.
+  bool allow_unsigned = false;
 };
 
 // What a verified voucher says. Everything here comes from checked bytes.
@@ -65,6 +77,9 @@ struct VerifiedVoucher {
   std::vector<crypto::EcPublicKey> owner_keys;
 
   const std::string& guid() const { return header.guid().value(); }
+  // True when at least one entry exists: entry 0 is the manufacturer's signature
+  // over the header. False means nothing in the voucher is signed.
+  bool signed_by_manufacturer() const { return !owner_keys.empty(); }
   // The key that may extend the voucher now.
   const crypto::EcPublicKey& current_owner() const {
     return owner_keys.empty() ? manufacturer_key : owner_keys.back();

@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
 #include "core/base/hex.h"
@@ -70,8 +72,11 @@ absl::StatusOr<crypto::EcPrivateKey> ReadPrivateKey(const std::string& path) {
   if (key.ok() || key.status().code() == absl::StatusCode::kNotFound) return key;
   // A public key file given by mistake is readable by others, which would
   // otherwise earn a misleading "chmod 600" hint: say what the file is instead.
-  absl::StatusOr<std::string> text = ReadFileBounded(path, crypto::kMaxPublicKeyPemSize);
-  if (text.ok() && crypto::EcPublicKey::FromSpkiPem(*text).ok()) {
+  // Only the first line is read, so no private key material is ever copied here.
+  std::ifstream in(path, std::ios::binary);
+  char first_line[27] = {0};
+  in.read(first_line, sizeof(first_line) - 1);
+  if (absl::string_view(first_line) == "-----BEGIN PUBLIC KEY-----") {
     return absl::InvalidArgumentError(absl::StrCat(
         path, " is a public key; give the private key file (PREFIX.key from custodyctl keygen)"));
   }
@@ -107,7 +112,8 @@ json DescribeVerified(const v1::OwnershipVoucher& voucher,
   out["manufacturer_curve"] = std::string(crypto::CurveName(verified.manufacturer_key.curve()));
   absl::StatusOr<crypto::Certificate> device =
       crypto::Certificate::FromDer(voucher.device_certificate_chain(0));
-  out["device_certificate"] = device.ok() ? device->Subject().common_name : "(unreadable)";
+  out["device_certificate"] =
+      device.ok() ? absl::CHexEscape(device->Subject().common_name) : "(unreadable)";
   out["device_key"] = KeyId(verified.device_key);
   json owners = json::array();
   for (size_t i = 0; i < verified.owner_keys.size(); ++i) {
@@ -152,6 +158,7 @@ absl::Status RunInspect(const ParsedCommand& command, Env& env) {
     if (verified.ok()) {
       entry = DescribeVerified(vouchers[i], *verified);
       entry["valid"] = true;
+      entry["signed_by_manufacturer"] = verified->signed_by_manufacturer();
     } else {
       ++invalid;
       entry["valid"] = false;
@@ -163,8 +170,13 @@ absl::Status RunInspect(const ParsedCommand& command, Env& env) {
       env.out << "voucher " << i + 1 << " of " << vouchers.size() << "\n";
       if (verified.ok()) {
         PrintVerified(env.out, entry);
-        env.out << "  status:        signatures and hashes valid (use voucher verify to check "
-                   "owner, manufacturer and device CA)\n";
+        if (verified->signed_by_manufacturer()) {
+          env.out << "  status:        signatures and hashes valid (use voucher verify to check "
+                     "owner, manufacturer and device CA)\n";
+        } else {
+          env.out << "  status:        UNSIGNED: no entries, so nothing attributes this header "
+                     "to the manufacturer (only the device can check it)\n";
+        }
       } else {
         env.out << "  status:        INVALID: " << verified.status().message() << "\n";
       }
@@ -218,12 +230,16 @@ absl::Status RunExtend(const ParsedCommand& command, Env& env) {
                            ReadVouchers(command.args[0]));
   std::string text;
   for (size_t i = 0; i < vouchers.size(); ++i) {
+    voucher::ExtendOptions extend;
+    extend.trust_unsigned_header = command.Has("trust-unsigned-header");
     absl::StatusOr<v1::OwnershipVoucher> extended =
-        voucher::ExtendVoucher(vouchers[i], owner_key, next);
+        voucher::ExtendVoucher(vouchers[i], owner_key, next, extend);
     if (!extended.ok()) {
       std::string hint;
       if (FailedCheck(extended.status()) == "voucher.owner") {
         hint = "; --owner-key must be the key of the voucher's current owner";
+      } else if (FailedCheck(extended.status()) == "voucher.unsigned") {
+        hint = "; add --trust-unsigned-header only for vouchers from your own factory records";
       }
       return Annotate(absl::Status(extended.status().code(),
                                    absl::StrCat(extended.status().message(), hint)),
@@ -316,10 +332,13 @@ std::vector<Command> VoucherCommands() {
                           "failed check (exit 1)"},
               &RunVerify},
       Command{CommandSpec{"voucher extend",
-                          {{"owner-key", true, true}, {"to", true, true}, {"out", true, true}},
+                          {{"owner-key", true, true},
+                           {"to", true, true},
+                           {"out", true, true},
+                           {"trust-unsigned-header", false, false}},
                           1,
                           1,
-                          "FILE --owner-key KEY --to NEXT.pub --out OUT",
+                          "FILE --owner-key KEY --to NEXT.pub --out OUT [--trust-unsigned-header]",
                           "extend every voucher in FILE from its current owner (KEY) to "
                           "NEXT.pub; refuses to overwrite OUT"},
               &RunExtend},

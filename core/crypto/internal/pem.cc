@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status.h"
 #include "core/crypto/internal/openssl_util.h"
@@ -66,8 +67,9 @@ absl::StatusOr<std::vector<SecretBytes>> ReadPemBlocks(absl::string_view pem,
     OPENSSL_free(name);
     OPENSSL_free(header);
     if (found != label) {
-      return absl::InvalidArgumentError(absl::StrCat("PEM block in ", what, " is \"", found,
-                                                     "\", expected \"", label, "\""));
+      return absl::InvalidArgumentError(absl::StrCat("PEM block in ", what, " is \"",
+                                                     absl::CHexEscape(found), "\", expected \"",
+                                                     label, "\""));
     }
     if (has_headers) {
       return absl::InvalidArgumentError(absl::StrCat("PEM block in ", what, " carries headers"));
