@@ -1,11 +1,15 @@
 #include "core/crypto/ec_public_key.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "core/base/hex.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/ecdsa.h"
 #include "core/crypto/hash.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -107,6 +111,31 @@ TEST(EcPublicKeyTest, CopiesShareTheKey) {
   absl::StatusOr<EcPrivateKey> other = EcPrivateKey::Generate(Curve::kP384);
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(SameKey(copy, other->public_key()));
+}
+
+// Keys are built from per-curve template keys shared by every thread; parsing and
+// verifying from many threads at once must stay correct (and clean under ASan).
+TEST(EcPublicKeyTest, ConcurrentParsingSharesTemplatesSafely) {
+  const EcPrivateKey p256 = *EcPrivateKey::Generate(Curve::kP256);
+  const EcPrivateKey p384 = *EcPrivateKey::Generate(Curve::kP384);
+  const std::string sig256 = *EcdsaSign(p256, "m");
+  const std::string sig384 = *EcdsaSign(p384, "m");
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        absl::StatusOr<EcPublicKey> a = EcPublicKey::FromSpkiDer(p256.public_key().spki_der());
+        absl::StatusOr<EcPublicKey> b = EcPublicKey::FromSpkiDer(p384.public_key().spki_der());
+        if (!a.ok() || !b.ok() || !EcdsaVerify(*a, "m", sig256).ok() ||
+            !EcdsaVerify(*b, "m", sig384).ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 }  // namespace
