@@ -137,6 +137,16 @@ std::string FirstEntryPredecessorBytes(const v1::OwnershipVoucher& voucher) {
   return voucher.header() + voucher.header_hmac().value();
 }
 
+absl::Status ValidateDeviceInfo(const v1::DeviceInfo& info) {
+  CUSTODY_RETURN_IF_ERROR(CheckText(info.model(), "model", 1, kMaxModelLength));
+  CUSTODY_RETURN_IF_ERROR(CheckText(info.serial(), "serial", 1, kMaxSerialLength));
+  CUSTODY_RETURN_IF_ERROR(CheckText(info.mud_url(), "MUD URL", 0, kMaxMudUrlLength));
+  if (!info.mud_url().empty() && !absl::StartsWith(info.mud_url(), "https://")) {
+    return HeaderError("MUD URL must be an https URL");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& header) {
   if (header.protocol_version() != kVoucherProtocolVersion) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "voucher.protocol_version",
@@ -148,13 +158,7 @@ absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& head
     return HeaderError(absl::StrCat("GUID is ", header.guid().value().size(),
                                     " bytes, expected ", kGuidSize));
   }
-  const v1::DeviceInfo& info = header.device_info();
-  CUSTODY_RETURN_IF_ERROR(CheckText(info.model(), "model", 1, kMaxModelLength));
-  CUSTODY_RETURN_IF_ERROR(CheckText(info.serial(), "serial", 1, kMaxSerialLength));
-  CUSTODY_RETURN_IF_ERROR(CheckText(info.mud_url(), "MUD URL", 0, kMaxMudUrlLength));
-  if (!info.mud_url().empty() && !absl::StartsWith(info.mud_url(), "https://")) {
-    return HeaderError("MUD URL must be an https URL");
-  }
+  CUSTODY_RETURN_IF_ERROR(ValidateDeviceInfo(header.device_info()));
   CUSTODY_RETURN_IF_ERROR(CheckRendezvous(header.rendezvous_info()));
   absl::StatusOr<crypto::EcPublicKey> manufacturer = FromWireKey(header.manufacturer_key());
   if (!manufacturer.ok()) {

@@ -60,6 +60,10 @@ std::string DeviceChainBytes(const google::protobuf::RepeatedPtrField<std::strin
 // header bytes || HMAC value: what entry 0's previous_entry_hash covers.
 std::string FirstEntryPredecessorBytes(const v1::OwnershipVoucher& voucher);
 
+// The device-info rules (model, serial, MUD URL), as ValidateHeader applies them
+// ("voucher.header").
+absl::Status ValidateDeviceInfo(const v1::DeviceInfo& info);
+
 // Checks every field of a parsed header against the rules and limits, and parses
 // its manufacturer key. Failures name the check ("voucher.protocol_version",
 // "voucher.header", "voucher.manufacturer_key").

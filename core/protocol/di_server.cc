@@ -1,0 +1,174 @@
+#include "core/protocol/di_server.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/hex.h"
+#include "core/base/status.h"
+#include "core/crypto/x509_issue.h"
+#include "core/voucher/voucher_build.h"
+#include "core/voucher/voucher_format.h"
+
+namespace custody::protocol {
+namespace {
+
+absl::Status Fail(absl::StatusCode code, absl::string_view check, absl::string_view detail) {
+  return CheckFailed(code, check, detail);
+}
+
+absl::string_view MessageName(const v1::DiRequest& request) {
+  switch (request.message_case()) {
+    case v1::DiRequest::kAppStart:
+      return "DI.AppStart";
+    case v1::DiRequest::kSetHmac:
+      return "DI.SetHMAC";
+    default:
+      return "an empty message";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<v1::DiResponse> DiServerSession::Handle(const v1::DiRequest& request) {
+  if (state_ == State::kDone || state_ == State::kFailed) {
+    return Fail(absl::StatusCode::kFailedPrecondition, "di.session_over",
+                absl::StrCat("the DI session is over; got ", MessageName(request)));
+  }
+  const bool expected =
+      (state_ == State::kExpectAppStart && request.has_app_start()) ||
+      (state_ == State::kExpectHmac && request.has_set_hmac());
+  absl::StatusOr<v1::DiResponse> response;
+  if (!expected) {
+    response = Fail(absl::StatusCode::kFailedPrecondition, "di.unexpected_message",
+                    absl::StrCat("expected ",
+                                 state_ == State::kExpectAppStart ? "DI.AppStart" : "DI.SetHMAC",
+                                 ", got ", MessageName(request)));
+  } else if (request.has_app_start()) {
+    response = HandleAppStart(request.app_start());
+  } else {
+    response = HandleSetHmac(request.set_hmac());
+  }
+  if (!response.ok()) state_ = State::kFailed;
+  return response;
+}
+
+absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppStart& app_start) {
+  const v1::DeviceInfo& info = app_start.device_info();
+  // The voucher header's rules, checked before any work is done for the device.
+  absl::Status info_valid = voucher::ValidateDeviceInfo(info);
+  if (!info_valid.ok()) {
+    return Fail(info_valid.code(), "di.device_info",
+                absl::StrCat("DI.AppStart device info: ", info_valid.message()));
+  }
+  absl::StatusOr<ModelProfile> profile = deps_.models->Lookup(info.model());
+  if (!profile.ok()) return Fail(profile.status().code(), "di.model", profile.status().message());
+
+  // A serial already initialised is refused early; the store's unique key makes
+  // the final decision at SetHMAC.
+  absl::Status serial_free = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
+    absl::StatusOr<storage::VoucherRecord> existing =
+        tx.vouchers().GetBySerial(info.model(), info.serial());
+    if (existing.ok()) {
+      return Fail(absl::StatusCode::kAlreadyExists, "di.serial",
+                  "a device with this model and serial was already initialised");
+    }
+    return existing.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus()
+                                                                    : existing.status();
+  });
+  CUSTODY_RETURN_IF_ERROR(serial_free);
+
+  absl::StatusOr<crypto::CertificateRequest> csr =
+      crypto::CertificateRequest::FromDer(app_start.csr());
+  if (!csr.ok()) return Fail(csr.status().code(), "di.csr", csr.status().message());
+  absl::StatusOr<crypto::EcPublicKey> device_key = csr->PublicKey();
+  if (!device_key.ok()) {
+    return Fail(device_key.status().code(), "di.device_key", device_key.status().message());
+  }
+  absl::Status possession = csr->VerifyProofOfPossession();
+  if (!possession.ok()) {
+    return Fail(possession.code(), "di.csr_signature", possession.message());
+  }
+
+  // The device certificate: the manufacturer decides every field; the CSR gives
+  // only the key.
+  const absl::Time now = deps_.clock->Now();
+  const crypto::Certificate& ca = deps_.keys->device_ca_chain.front();
+  crypto::CertificateProfile certificate;
+  certificate.subject = {info.serial(), ca.Subject().organization, info.model()};
+  certificate.not_before = std::max(now - absl::Hours(1), ca.NotBefore());
+  certificate.not_after = std::min(now + profile->device_certificate_validity, ca.NotAfter());
+  certificate.usage = crypto::CertificateUsage::kDeviceAttestation;
+  CUSTODY_ASSIGN_OR_RETURN(
+      crypto::Certificate device_certificate,
+      crypto::IssueCertificate(ca, *deps_.keys->device_ca_key, *device_key, certificate,
+                               *deps_.random));
+  std::vector<crypto::Certificate> chain = {device_certificate};
+  chain.insert(chain.end(), deps_.keys->device_ca_chain.begin(),
+               deps_.keys->device_ca_chain.end());
+
+  CUSTODY_ASSIGN_OR_RETURN(std::string guid, deps_.random->Bytes(voucher::kGuidSize));
+  v1::VoucherHeader header;
+  header.set_protocol_version(voucher::kVoucherProtocolVersion);
+  header.mutable_guid()->set_value(guid);
+  *header.mutable_rendezvous_info() = profile->rendezvous_info;
+  *header.mutable_device_info() = info;
+  *header.mutable_manufacturer_key() =
+      voucher::ToWireKey(deps_.keys->voucher_key->public_key());
+  *header.mutable_device_certificate_chain_hash() =
+      voucher::DeviceChainHash(deps_.keys->voucher_key->public_key(), chain);
+  // The header rules (printable ASCII, lengths, MUD URL) apply to what the device
+  // sent: a refusal here names the field.
+  CUSTODY_ASSIGN_OR_RETURN(std::string header_bytes, voucher::BuildHeaderBytes(header));
+
+  v1::DiResponse response;
+  v1::DiSetCredentials* credentials = response.mutable_set_credentials();
+  credentials->set_header(header_bytes);
+  for (const crypto::Certificate& cert : chain) credentials->add_device_certificate_chain(cert.der());
+  if (profile->support_declaration.has_value()) {
+    *credentials->mutable_support_declaration() = *profile->support_declaration;
+  }
+  guid_ = std::move(guid);
+  device_info_ = info;
+  header_bytes_ = std::move(header_bytes);
+  chain_ = std::move(chain);
+  state_ = State::kExpectHmac;
+  return response;
+}
+
+absl::StatusOr<v1::DiResponse> DiServerSession::HandleSetHmac(const v1::DiSetHmac& set_hmac) {
+  // CreateVoucher checks the HMAC's algorithm and length against the device key.
+  CUSTODY_ASSIGN_OR_RETURN(v1::OwnershipVoucher voucher,
+                           voucher::CreateVoucher(header_bytes_, set_hmac.header_hmac(), chain_));
+  const absl::Time now = deps_.clock->Now();
+  storage::VoucherRecord record;
+  record.guid = guid_;
+  record.model = device_info_.model();
+  record.serial = device_info_.serial();
+  record.voucher = voucher.SerializeAsString();
+  record.state = storage::VoucherState::kManufactured;
+  record.created_at = now;
+  record.updated_at = now;
+  storage::AuditEvent event;
+  event.time = now;
+  event.actor = absl::StrCat("device:", device_info_.model(), "/", device_info_.serial());
+  event.action = "di.complete";
+  event.target = HexEncode(guid_);
+  event.details = "voucher created";
+  absl::Status stored = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
+    absl::Status inserted = tx.vouchers().Insert(record);
+    if (!inserted.ok()) {
+      return inserted.code() == absl::StatusCode::kAlreadyExists
+                 ? Fail(absl::StatusCode::kAlreadyExists, "di.serial", inserted.message())
+                 : inserted;
+    }
+    return tx.audit().Append(event).status();
+  });
+  CUSTODY_RETURN_IF_ERROR(stored);
+  state_ = State::kDone;
+  v1::DiResponse response;
+  response.mutable_done();
+  return response;
+}
+
+}  // namespace custody::protocol
