@@ -2,7 +2,8 @@
 # Custody's test command (README.md; .ci/run calls exactly this).
 #
 # On a fresh Debian 12 machine it installs the missing packages, builds
-# everything, runs every test, runs the core tests again under ASan + UBSan, and
+# everything, runs every test, runs the core and device tests again under ASan +
+# UBSan, and
 # runs each fuzz target briefly under libFuzzer. It ends with one line:
 #   tests: N passed, M failed
 #
@@ -31,7 +32,7 @@ step() {
 
 step "build //..." bazel build "${BAZEL_FLAGS[@]}" //...
 step "test //..." bazel test "${BAZEL_FLAGS[@]}" //...
-step "test --config=asan //core/..." bazel test "${BAZEL_FLAGS[@]}" --config=asan //core/...
+step "test --config=asan //core/... //device_client/..." bazel test "${BAZEL_FLAGS[@]}" --config=asan //core/... //device_client/...
 
 testlogs="$(bazel info "${BAZEL_FLAGS[@]}" bazel-testlogs 2>/dev/null)"
 asan_testlogs="$(bazel info "${BAZEL_FLAGS[@]}" --config=asan bazel-testlogs 2>/dev/null)"
@@ -80,7 +81,7 @@ count_results() {
   done
 }
 mapfile -t all_tests < <(bazel query --noshow_progress 'tests(//...)' 2>/dev/null)
-mapfile -t core_tests < <(bazel query --noshow_progress 'tests(//core/...)' 2>/dev/null)
+mapfile -t core_tests < <(bazel query --noshow_progress 'tests(//core/... + //device_client/...)' 2>/dev/null)
 if [ "${#all_tests[@]}" -eq 0 ]; then
   failed_steps+=("listing the tests")
 fi

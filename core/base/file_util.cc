@@ -1,5 +1,6 @@
 #include "core/base/file_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -128,7 +129,10 @@ absl::StatusOr<int> OpenRegularFile(const std::string& path, int extra_flags,
 }  // namespace
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
-                                 mode_t mode, WriteMode write_mode) {
+                                 mode_t mode, WriteMode write_mode, WriteStepHook hook) {
+  auto step = [hook](const char* name) {
+    if (hook != nullptr) hook(name);
+  };
   if (path.empty()) return absl::InvalidArgumentError("empty file path");
   const std::string dir = DirectoryOf(path);
   // A short hidden name in the same directory, so that any valid target name works.
@@ -138,11 +142,14 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   ScopedFd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (fd.get() < 0) return ErrnoError(errno, "creating a temporary file beside", path);
   temp_path.assign(temp.data());
+  step("created");
 
   absl::Status status = [&]() -> absl::Status {
     if (::fchmod(fd.get(), mode) != 0) return ErrnoError(errno, "setting the mode of", temp_path);
     CUSTODY_RETURN_IF_ERROR(WriteAll(fd.get(), contents, temp_path));
+    step("written");
     if (::fsync(fd.get()) != 0) return ErrnoError(errno, "syncing", temp_path);
+    step("synced");
     if (fd.Close() != 0) return ErrnoError(errno, "closing", temp_path);
     if (write_mode == WriteMode::kCreateNew) {
       // link() fails with EEXIST instead of replacing: an atomic create-if-absent.
@@ -157,10 +164,28 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     } else if (::rename(temp_path.c_str(), path.c_str()) != 0) {
       return ErrnoError(errno, "replacing", path);
     }
-    return FsyncDirectory(dir);
+    step("replaced");
+    CUSTODY_RETURN_IF_ERROR(FsyncDirectory(dir));
+    step("directory_synced");
+    return absl::OkStatus();
   }();
   if (!status.ok()) ::unlink(temp_path.c_str());
   return status;
+}
+
+absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir) {
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle == nullptr) return ErrnoError(errno, "listing", dir);
+  int removed = 0;
+  while (struct dirent* entry = ::readdir(handle)) {
+    const std::string name = entry->d_name;
+    if (name.rfind(".custody-tmp.", 0) == 0 &&
+        ::unlink((dir + "/" + name).c_str()) == 0) {
+      ++removed;
+    }
+  }
+  ::closedir(handle);
+  return removed;
 }
 
 absl::StatusOr<std::string> ReadFileBounded(const std::string& path, size_t max_size) {

@@ -29,12 +29,22 @@ enum class WriteMode {
   kCreateNew,  // Fail with ALREADY_EXISTS if the target exists (atomic check).
 };
 
+// Called at each step of WriteFileAtomically, for fault-injection tests that kill
+// the process between steps: "created", "written", "synced", "replaced",
+// "directory_synced". Production callers pass none.
+using WriteStepHook = void (*)(const char* step);
+
 // Writes `contents` to `path` atomically with permission bits `mode`. The
 // temporary file is a hidden ".custody-tmp.*" file in the same directory, removed
 // on failure. If only the final directory sync fails, the error is returned even
 // though the new file is in place: its durability is then unknown.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
-                                 mode_t mode, WriteMode write_mode = WriteMode::kReplace);
+                                 mode_t mode, WriteMode write_mode = WriteMode::kReplace,
+                                 WriteStepHook hook = nullptr);
+
+// Removes the temporary files that writes interrupted by a crash left in `dir`
+// (".custody-tmp.*"). Returns how many were removed.
+absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir);
 
 // Reads a regular file of at most `max_size` bytes (RESOURCE_EXHAUSTED if larger;
 // INVALID_ARGUMENT if not a regular file, without blocking on a FIFO; UNAVAILABLE
