@@ -6,6 +6,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
@@ -178,6 +180,35 @@ std::string Certificate::SerialHex() const {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(x509_.get());
   return HexEncode(absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
                                      static_cast<size_t>(ASN1_STRING_length(serial))));
+}
+
+std::vector<std::string> Certificate::SubjectAltNames() const {
+  std::vector<std::string> out;
+  GENERAL_NAMES* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(x509_.get(), NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) {
+    internal::ClearOpenSslErrors();
+    return out;
+  }
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) {
+      const ASN1_IA5STRING* dns = name->d.dNSName;
+      out.push_back(absl::StrCat(
+          "DNS:", absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                                    static_cast<size_t>(ASN1_STRING_length(dns)))));
+    } else if (name->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+      char text[INET6_ADDRSTRLEN] = {0};
+      const int family = ASN1_STRING_length(ip) == 4 ? AF_INET : AF_INET6;
+      if ((ASN1_STRING_length(ip) == 4 || ASN1_STRING_length(ip) == 16) &&
+          inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof(text)) != nullptr) {
+        out.push_back(absl::StrCat("IP:", text));
+      }
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return out;
 }
 
 bool Certificate::IsCa() const {

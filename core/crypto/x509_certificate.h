@@ -72,6 +72,9 @@ class Certificate {
   std::string SerialHex() const;
   // True when basicConstraints says CA:TRUE.
   bool IsCa() const;
+  // subjectAltName entries as "DNS:<name>" and "IP:<address>" (addresses in the
+  // canonical text form of inet_ntop), in certificate order; other kinds omitted.
+  std::vector<std::string> SubjectAltNames() const;
 
   // The OpenSSL object, for core/crypto internals only; owned by this object.
   X509* x509() const { return x509_.get(); }
