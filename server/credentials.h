@@ -1,0 +1,39 @@
+// gRPC transport credentials from a service identity (core/pki).
+//
+// Every port is TLS. The device-facing port authenticates the server only: devices
+// trust the owner because of the voucher, not the TLS certificate, and protocol
+// security never depends on TLS. The admin port is mutual TLS: the client must
+// present a certificate issued by the service's admin CA, which the handshake
+// verifies; AuthenticateAdmin (admin_auth.h) then reads its role per RPC.
+
+#ifndef CUSTODY_SERVER_CREDENTIALS_H_
+#define CUSTODY_SERVER_CREDENTIALS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/pki/service_identity.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+
+namespace custody::server {
+
+// TLS 1.2+ with the service's server certificate; no client certificate.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> DeviceFacingCredentials(
+    const pki::ServiceIdentity& identity);
+
+// Mutual TLS: the client certificate is required and must chain to the admin CA.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> AdminCredentials(
+    const pki::ServiceIdentity& identity);
+
+// Client side: trust `server_ca_pem`; present `client_key_pem`/`client_cert_pem`
+// when both are non-empty (the admin port). The key PEM is a secret; pass it in a
+// string the caller wipes.
+std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const std::string& server_ca_pem,
+                                                           const std::string& client_key_pem,
+                                                           const std::string& client_cert_pem);
+
+}  // namespace custody::server
+
+#endif  // CUSTODY_SERVER_CREDENTIALS_H_
