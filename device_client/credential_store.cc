@@ -17,14 +17,15 @@ namespace {
 
 constexpr absl::string_view kMagic = "CUSTODY-DEVICE-CREDENTIAL-1\n";
 constexpr size_t kChecksumSize = 32;
+constexpr absl::Duration kStaleTemporaryFileAge = absl::Minutes(10);
 
 }  // namespace
 
-CredentialStore::CredentialStore(std::string dir)
-    : dir_(std::move(dir)), path_(dir_ + "/credential") {}
+CredentialStore::CredentialStore(std::string dir, Clock& clock)
+    : dir_(std::move(dir)), path_(dir_ + "/credential"), clock_(clock) {}
 
 absl::StatusOr<v1::DeviceCredential> CredentialStore::Load() const {
-  (void)RemoveStaleTemporaryFiles(dir_);
+  (void)RemoveStaleTemporaryFiles(dir_, clock_.Now() - kStaleTemporaryFileAge);
   absl::StatusOr<SecretBytes> file = ReadPrivateFile(path_, kMaxCredentialFileSize);
   if (!file.ok()) {
     if (file.status().code() == absl::StatusCode::kNotFound) {

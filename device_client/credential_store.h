@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/base/clock.h"
 #include "core/base/file_util.h"
 #include "custody/v1/device.pb.h"
 
@@ -29,14 +30,15 @@ inline constexpr size_t kMaxCredentialFileSize = 256 * 1024;
 
 class CredentialStore {
  public:
-  // The credential lives in `dir`/credential; `dir` must exist.
-  explicit CredentialStore(std::string dir);
+  // The credential lives in `dir`/credential; `dir` must exist. `clock` dates the
+  // temporary files that interrupted writes left (swept after ten minutes).
+  explicit CredentialStore(std::string dir, Clock& clock = SystemClock());
 
   const std::string& path() const { return path_; }
 
   // NOT_FOUND when the device has no credential yet; DATA_LOSS when the file is
   // corrupt; FAILED_PRECONDITION when others can read it. Removes temporary files
-  // left by interrupted writes.
+  // that interrupted writes left more than ten minutes ago.
   absl::StatusOr<v1::DeviceCredential> Load() const;
 
   // Replaces the credential atomically, with `credential.generation` as given.
@@ -46,6 +48,7 @@ class CredentialStore {
  private:
   std::string dir_;
   std::string path_;
+  Clock& clock_;
 };
 
 }  // namespace custody::device

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +73,21 @@ TEST_F(CredentialStoreTest, SaveThenLoadIsExactAndOwnerOnly) {
   ExpectValid(store.Load(), 2);
 }
 
+TEST_F(CredentialStoreTest, LoadSweepsOnlyStaleTemporaryFiles) {
+  CredentialStore store(dir_);
+  ASSERT_TRUE(store.Save(Credential(1)).ok());
+  const std::string stale = dir_ + "/.custody-tmp.stale1";
+  const std::string fresh = dir_ + "/.custody-tmp.fresh1";
+  for (const std::string& path : {stale, fresh}) {
+    std::ofstream(path) << "partial";
+  }
+  const struct timeval hour_ago[2] = {{::time(nullptr) - 3600, 0}, {::time(nullptr) - 3600, 0}};
+  ASSERT_EQ(::utimes(stale.c_str(), hour_ago), 0);
+  ExpectValid(store.Load(), 1);
+  EXPECT_NE(::access(stale.c_str(), F_OK), 0);  // Removed.
+  EXPECT_EQ(::access(fresh.c_str(), F_OK), 0);  // A write may still be using it.
+}
+
 TEST_F(CredentialStoreTest, CorruptionIsDetected) {
   CredentialStore store(dir_);
   ASSERT_TRUE(store.Save(Credential(1)).ok());
@@ -131,7 +147,7 @@ TEST_P(CredentialCrashTest, DeathAtEveryWriteStepLeavesExactlyOneCredential) {
   ASSERT_TRUE(WIFEXITED(status));
   ASSERT_EQ(WEXITSTATUS(status), 0) << "the child never reached step " << GetParam().step;
   ExpectValid(store.Load(), GetParam().survivor);
-  // Loading swept what the dead writer left behind; the next write works.
+  // Whatever the dead writer left behind does not stop the next write.
   ASSERT_TRUE(store.Save(Credential(3)).ok());
   ExpectValid(store.Load(), 3);
 }

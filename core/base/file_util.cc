@@ -173,16 +173,21 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   return status;
 }
 
-absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir) {
+absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir,
+                                             absl::Time modified_before) {
   DIR* handle = ::opendir(dir.c_str());
   if (handle == nullptr) return ErrnoError(errno, "listing", dir);
   int removed = 0;
   while (struct dirent* entry = ::readdir(handle)) {
     const std::string name = entry->d_name;
-    if (name.rfind(".custody-tmp.", 0) == 0 &&
-        ::unlink((dir + "/" + name).c_str()) == 0) {
-      ++removed;
+    if (name.rfind(".custody-tmp.", 0) != 0) continue;
+    const std::string path = dir + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        absl::TimeFromTimespec(st.st_mtim) >= modified_before) {
+      continue;
     }
+    if (::unlink(path.c_str()) == 0) ++removed;
   }
   ::closedir(handle);
   return removed;

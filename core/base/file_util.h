@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "core/base/secret_bytes.h"
 
 namespace custody {
@@ -43,8 +44,10 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
                                  WriteStepHook hook = nullptr);
 
 // Removes the temporary files that writes interrupted by a crash left in `dir`
-// (".custody-tmp.*"). Returns how many were removed.
-absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir);
+// (".custody-tmp.*") and that were last modified before `modified_before`, so that
+// the file of a write still in progress is never touched. Returns how many.
+absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir,
+                                             absl::Time modified_before);
 
 // Reads a regular file of at most `max_size` bytes (RESOURCE_EXHAUSTED if larger;
 // INVALID_ARGUMENT if not a regular file, without blocking on a FIFO; UNAVAILABLE

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/hex.h"
 #include "core/base/status.h"
+#include "core/crypto/constant_time.h"
 #include "core/crypto/x509_issue.h"
 #include "core/voucher/voucher_build.h"
 #include "core/voucher/voucher_format.h"
@@ -15,6 +17,13 @@ namespace {
 
 absl::Status Fail(absl::StatusCode code, absl::string_view check, absl::string_view detail) {
   return CheckFailed(code, check, detail);
+}
+
+// Storage failures reach the device without internals (paths, SQL messages); the
+// manufacturer's operators see the detail in the service log.
+absl::Status StoreUnavailable(const absl::Status& status) {
+  return Fail(absl::StatusCode::kUnavailable, "di.store",
+              "the manufacturer could not record the device; retry later");
 }
 
 absl::string_view MessageName(const v1::DiRequest& request) {
@@ -53,7 +62,22 @@ absl::StatusOr<v1::DiResponse> DiServerSession::Handle(const v1::DiRequest& requ
   return response;
 }
 
+absl::Status DiServerSession::Audit(absl::string_view action, absl::string_view details) {
+  storage::AuditEvent event;
+  event.time = deps_.clock->Now();
+  event.actor = absl::StrCat("device:", device_info_.model(), "/", device_info_.serial());
+  event.action = std::string(action);
+  event.target = HexEncode(guid_);
+  event.details = std::string(details);
+  absl::Status stored = deps_.store->Transact(
+      [&](storage::Transaction& tx) { return tx.audit().Append(event).status(); });
+  return stored.ok() ? stored : StoreUnavailable(stored);
+}
+
 absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppStart& app_start) {
+  if (deps_.keys->device_ca_chain.empty()) {
+    return Fail(absl::StatusCode::kInternal, "di.manufacturer", "no device CA is configured");
+  }
   const v1::DeviceInfo& info = app_start.device_info();
   // The voucher header's rules, checked before any work is done for the device.
   absl::Status info_valid = voucher::ValidateDeviceInfo(info);
@@ -63,20 +87,6 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   }
   absl::StatusOr<ModelProfile> profile = deps_.models->Lookup(info.model());
   if (!profile.ok()) return Fail(profile.status().code(), "di.model", profile.status().message());
-
-  // A serial already initialised is refused early; the store's unique key makes
-  // the final decision at SetHMAC.
-  absl::Status serial_free = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
-    absl::StatusOr<storage::VoucherRecord> existing =
-        tx.vouchers().GetBySerial(info.model(), info.serial());
-    if (existing.ok()) {
-      return Fail(absl::StatusCode::kAlreadyExists, "di.serial",
-                  "a device with this model and serial was already initialised");
-    }
-    return existing.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus()
-                                                                    : existing.status();
-  });
-  CUSTODY_RETURN_IF_ERROR(serial_free);
 
   absl::StatusOr<crypto::CertificateRequest> csr =
       crypto::CertificateRequest::FromDer(app_start.csr());
@@ -89,6 +99,29 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   if (!possession.ok()) {
     return Fail(possession.code(), "di.csr_signature", possession.message());
   }
+  // The CSR must name the device it claims to be: a CSR seen elsewhere cannot be
+  // reused for another serial.
+  const crypto::DistinguishedName subject = csr->Subject();
+  if (subject.common_name != info.serial() || subject.organizational_unit != info.model()) {
+    return Fail(absl::StatusCode::kInvalidArgument, "di.csr",
+                "the CSR's subject (CN, OU) is not the device's serial and model");
+  }
+  device_info_ = info;
+
+  // A serial already initialised: resume if it is the same device, refuse otherwise.
+  std::optional<storage::VoucherRecord> existing;
+  absl::Status lookup = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
+    absl::StatusOr<storage::VoucherRecord> record =
+        tx.vouchers().GetBySerial(info.model(), info.serial());
+    if (record.ok()) existing = *std::move(record);
+    return record.ok() || record.status().code() == absl::StatusCode::kNotFound
+               ? absl::OkStatus()
+               : record.status();
+  });
+  if (!lookup.ok()) return StoreUnavailable(lookup);
+  if (existing.has_value()) {
+    return Resume(app_start, *device_key, *existing, profile->support_declaration);
+  }
 
   // The device certificate: the manufacturer decides every field; the CSR gives
   // only the key.
@@ -99,11 +132,15 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   certificate.not_before = std::max(now - absl::Hours(1), ca.NotBefore());
   certificate.not_after = std::min(now + profile->device_certificate_validity, ca.NotAfter());
   certificate.usage = crypto::CertificateUsage::kDeviceAttestation;
-  CUSTODY_ASSIGN_OR_RETURN(
-      crypto::Certificate device_certificate,
-      crypto::IssueCertificate(ca, *deps_.keys->device_ca_key, *device_key, certificate,
-                               *deps_.random));
-  std::vector<crypto::Certificate> chain = {device_certificate};
+  absl::StatusOr<crypto::Certificate> device_certificate = crypto::IssueCertificate(
+      ca, *deps_.keys->device_ca_key, *device_key, certificate, *deps_.random);
+  if (!device_certificate.ok()) {
+    return Fail(absl::StatusCode::kFailedPrecondition, "di.manufacturer",
+                absl::StrCat("the manufacturer cannot issue the device certificate (is the "
+                             "device CA valid?): ",
+                             device_certificate.status().message()));
+  }
+  std::vector<crypto::Certificate> chain = {*device_certificate};
   chain.insert(chain.end(), deps_.keys->device_ca_chain.begin(),
                deps_.keys->device_ca_chain.end());
 
@@ -117,9 +154,14 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
       voucher::ToWireKey(deps_.keys->voucher_key->public_key());
   *header.mutable_device_certificate_chain_hash() =
       voucher::DeviceChainHash(deps_.keys->voucher_key->public_key(), chain);
-  // The header rules (printable ASCII, lengths, MUD URL) apply to what the device
-  // sent: a refusal here names the field.
   CUSTODY_ASSIGN_OR_RETURN(std::string header_bytes, voucher::BuildHeaderBytes(header));
+
+  guid_ = std::move(guid);
+  // Recorded before the certificate leaves: an abandoned session still shows.
+  CUSTODY_RETURN_IF_ERROR(Audit(
+      "di.certificate_issued",
+      absl::StrCat("serial number ", device_certificate->SerialHex(), ", key SHA256:",
+                   HexEncode(device_key->Fingerprint()))));
 
   v1::DiResponse response;
   v1::DiSetCredentials* credentials = response.mutable_set_credentials();
@@ -128,15 +170,52 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   if (profile->support_declaration.has_value()) {
     *credentials->mutable_support_declaration() = *profile->support_declaration;
   }
-  guid_ = std::move(guid);
-  device_info_ = info;
   header_bytes_ = std::move(header_bytes);
   chain_ = std::move(chain);
   state_ = State::kExpectHmac;
   return response;
 }
 
+absl::StatusOr<v1::DiResponse> DiServerSession::Resume(
+    const v1::DiAppStart& app_start, const crypto::EcPublicKey& device_key,
+    const storage::VoucherRecord& stored,
+    const std::optional<v1::SignedPayload>& declaration) {
+  absl::StatusOr<v1::OwnershipVoucher> voucher = voucher::ParseVoucher(stored.voucher);
+  absl::StatusOr<absl::string_view> spki =
+      voucher.ok() && voucher->device_certificate_chain_size() > 0
+          ? crypto::CertificateSpkiDer(voucher->device_certificate_chain(0))
+          : absl::StatusOr<absl::string_view>(absl::DataLossError("stored voucher unreadable"));
+  if (!spki.ok() || *spki != device_key.spki_der()) {
+    return Fail(absl::StatusCode::kAlreadyExists, "di.serial",
+                "a device with this model and serial was already initialised");
+  }
+  // The same device, whose DI.Done was lost: give it the same credentials again.
+  guid_ = stored.guid;
+  header_bytes_ = voucher->header();
+  stored_hmac_ = voucher->header_hmac();
+  v1::DiResponse response;
+  v1::DiSetCredentials* credentials = response.mutable_set_credentials();
+  credentials->set_header(voucher->header());
+  *credentials->mutable_device_certificate_chain() = voucher->device_certificate_chain();
+  if (declaration.has_value()) *credentials->mutable_support_declaration() = *declaration;
+  state_ = State::kExpectHmac;
+  return response;
+}
+
 absl::StatusOr<v1::DiResponse> DiServerSession::HandleSetHmac(const v1::DiSetHmac& set_hmac) {
+  if (stored_hmac_.has_value()) {
+    // Resuming: the device must prove the HMAC already stored.
+    if (set_hmac.header_hmac().algorithm() != stored_hmac_->algorithm() ||
+        !crypto::ConstantTimeEquals(set_hmac.header_hmac().value(), stored_hmac_->value())) {
+      return Fail(absl::StatusCode::kUnauthenticated, "di.serial",
+                  "the resumed device's HMAC differs from the stored voucher's");
+    }
+    CUSTODY_RETURN_IF_ERROR(Audit("di.resumed", "DI.Done sent again for the stored voucher"));
+    state_ = State::kDone;
+    v1::DiResponse response;
+    response.mutable_done();
+    return response;
+  }
   // CreateVoucher checks the HMAC's algorithm and length against the device key.
   CUSTODY_ASSIGN_OR_RETURN(v1::OwnershipVoucher voucher,
                            voucher::CreateVoucher(header_bytes_, set_hmac.header_hmac(), chain_));
@@ -158,13 +237,18 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleSetHmac(const v1::DiSetHma
   absl::Status stored = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
     absl::Status inserted = tx.vouchers().Insert(record);
     if (!inserted.ok()) {
-      return inserted.code() == absl::StatusCode::kAlreadyExists
-                 ? Fail(absl::StatusCode::kAlreadyExists, "di.serial", inserted.message())
-                 : inserted;
+      if (inserted.code() != absl::StatusCode::kAlreadyExists) return inserted;
+      return absl::StrContains(inserted.message(), "GUID")
+                 ? Fail(absl::StatusCode::kAlreadyExists, "di.guid",
+                        "the assigned GUID is already taken; start DI again")
+                 : Fail(absl::StatusCode::kAlreadyExists, "di.serial",
+                        "a device with this model and serial was already initialised");
     }
     return tx.audit().Append(event).status();
   });
-  CUSTODY_RETURN_IF_ERROR(stored);
+  if (!stored.ok()) {
+    return stored.code() == absl::StatusCode::kAlreadyExists ? stored : StoreUnavailable(stored);
+  }
   state_ = State::kDone;
   v1::DiResponse response;
   response.mutable_done();

@@ -15,6 +15,17 @@
 // di.csr_signature (UNAUTHENTICATED), di.device_key (INVALID_ARGUMENT), and the
 // voucher.* checks of the header and HMAC.
 //
+// Every certificate issued is audited (di.certificate_issued) before it is sent, so
+// a session abandoned after AppStart still leaves a trace. The DI endpoint issues
+// certificates: it must only be reachable by the factory's stations (an
+// authenticated, rate-limited port; docs/di.md, "Trust").
+//
+// A device whose session broke after the voucher was stored (DI.Done lost) may
+// start again: when the stored voucher's device certificate carries the same key as
+// the new CSR, the session resumes with the stored header and chain, and DI.Done is
+// sent once the device proves the same HMAC. Any other repeat of a serial is
+// di.serial.
+//
 // Not thread-safe: one session per stream. The dependencies must outlive it.
 
 #ifndef CUSTODY_CORE_PROTOCOL_DI_SERVER_H_
@@ -87,6 +98,13 @@ class DiServerSession {
  private:
   enum class State { kExpectAppStart, kExpectHmac, kDone, kFailed };
 
+  // The response for a device whose voucher is already stored, or di.serial.
+  absl::StatusOr<v1::DiResponse> Resume(const v1::DiAppStart& app_start,
+                                        const crypto::EcPublicKey& device_key,
+                                        const storage::VoucherRecord& stored,
+                                        const std::optional<v1::SignedPayload>& declaration);
+  absl::Status Audit(absl::string_view action, absl::string_view details);
+
   absl::StatusOr<v1::DiResponse> HandleAppStart(const v1::DiAppStart& app_start);
   absl::StatusOr<v1::DiResponse> HandleSetHmac(const v1::DiSetHmac& set_hmac);
 
@@ -96,6 +114,8 @@ class DiServerSession {
   v1::DeviceInfo device_info_;
   std::string header_bytes_;
   std::vector<crypto::Certificate> chain_;
+  // Set when resuming: the HMAC the stored voucher carries.
+  std::optional<v1::Hash> stored_hmac_;
 };
 
 }  // namespace custody::protocol

@@ -64,7 +64,7 @@ v1::SignedPayload Declaration(const crypto::EcPrivateKey& key, const std::string
 }
 
 class DiTest : public testing::Test {
- protected:
+ public:  // The refusal table's lambdas build messages from the fixture.
   void SetUp() override {
     voucher_key_ = std::make_unique<crypto::EcPrivateKey>(
         *crypto::EcPrivateKey::Generate(crypto::Curve::kP256));
@@ -180,7 +180,8 @@ TEST_F(DiTest, DeviceIsInitialisedAndTheVoucherStored) {
   // The header the device HMACed is the one stored.
   EXPECT_EQ(voucher->header(), credentials.header_bytes);
   EXPECT_TRUE(voucher::VerifyHeaderHmac(*voucher, secret_, crypto::HashAlgorithm::kSha256).ok());
-  ExpectStoreUnchanged(1, 1);
+  // Two audit events: the certificate issued, then the voucher stored.
+  ExpectStoreUnchanged(1, 2);
 }
 
 TEST_F(DiTest, P384DeviceGetsAnHmacSha384) {
@@ -207,6 +208,8 @@ struct ServerCase {
   absl::StatusCode code;
   std::string check;
   std::string message;
+  // Audit events left: 1 when the refusal comes after the certificate was issued.
+  int audit_events = 0;
 };
 
 class DiServerRefusalTest : public DiTest, public testing::WithParamInterface<ServerCase> {};
@@ -251,7 +254,7 @@ TEST_P(DiServerRefusalTest, IsRefusedAndStoresNothing) {
   EXPECT_EQ(last.status().code(), GetParam().code) << last.status();
   EXPECT_EQ(FailedCheck(last.status()), GetParam().check) << last.status();
   EXPECT_THAT(std::string(last.status().message()), HasSubstr(GetParam().message));
-  ExpectStoreUnchanged(0, 0);
+  ExpectStoreUnchanged(0, GetParam().audit_events);
   // The session is over: even a correct next message is refused.
   v1::DiRequest hmac;
   hmac.mutable_set_hmac();
@@ -282,7 +285,7 @@ INSTANTIATE_TEST_SUITE_P(
                      return std::vector<v1::DiRequest>{start, start};
                    },
                    C::kFailedPrecondition, "di.unexpected_message",
-                   "expected DI.SetHMAC, got DI.AppStart"},
+                   "expected DI.SetHMAC, got DI.AppStart", 1},
         ServerCase{"UnknownModel",
                    [](DiTest*, DiClientSession& c) {
                      return std::vector<v1::DiRequest>{AppStartWith(
@@ -337,7 +340,16 @@ INSTANTIATE_TEST_SUITE_P(
                      hmac.mutable_set_hmac()->mutable_header_hmac()->set_value("short");
                      return std::vector<v1::DiRequest>{*c.Start(), hmac};
                    },
-                   C::kInvalidArgument, "voucher.header_hmac", "HMAC-SHA-256"}),
+                   C::kInvalidArgument, "voucher.header_hmac", "HMAC-SHA-256", 1},
+        ServerCase{"CsrOfAnotherDevice",
+                   [](DiTest* t, DiClientSession&) {
+                     // A valid CSR seen elsewhere, replayed under another serial.
+                     DiClientSession other(DiTest::Info("SN-2"), *t->device_key_, t->secret_);
+                     v1::DiRequest request = *other.Start();
+                     request.mutable_app_start()->mutable_device_info()->set_serial("SN-3");
+                     return std::vector<v1::DiRequest>{request};
+                   },
+                   C::kInvalidArgument, "di.csr", "not the device's serial and model"}),
     [](const testing::TestParamInfo<ServerCase>& info) { return info.param.name; });
 
 TEST_F(DiTest, DuplicateSerialIsRefusedAtAppStart) {
@@ -346,7 +358,7 @@ TEST_F(DiTest, DuplicateSerialIsRefusedAtAppStart) {
   absl::Status again = RunDi(other, secret_, Info());
   EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(FailedCheck(again), "di.serial");
-  ExpectStoreUnchanged(1, 1);
+  ExpectStoreUnchanged(1, 2);
 }
 
 TEST_F(DiTest, MessageAfterDoneIsRefusedAndChangesNothing) {
@@ -359,7 +371,50 @@ TEST_F(DiTest, MessageAfterDoneIsRefusedAndChangesNothing) {
   absl::StatusOr<v1::DiResponse> replay = server.Handle(hmac);
   EXPECT_EQ(replay.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(FailedCheck(replay.status()), "di.session_over");
-  ExpectStoreUnchanged(1, 1);
+  ExpectStoreUnchanged(1, 2);
+}
+
+TEST_F(DiTest, DeviceWhoseDoneWasLostResumesWithTheSameCredentials) {
+  // The first session stores the voucher, but DI.Done never reaches the device.
+  DiServerSession first(Deps());
+  DiClientSession device(Info(), *device_key_, secret_);
+  v1::DiResponse credentials = *first.Handle(*device.Start());
+  v1::DiRequest hmac = **device.Handle(credentials);
+  ASSERT_TRUE(first.Handle(hmac).ok());
+  // The device starts over with the same key and secret.
+  DiCredentials resumed;
+  ASSERT_TRUE(RunDi(*device_key_, secret_, Info(), &resumed).ok());
+  EXPECT_EQ(resumed.guid(), first.guid());
+  EXPECT_EQ(resumed.header_bytes, credentials.set_credentials().header());
+  ExpectStoreUnchanged(1, 3);  // issued, complete, resumed
+}
+
+TEST_F(DiTest, ResumingWithAnotherKeyOrHmacIsRefused) {
+  ASSERT_TRUE(RunDi(*device_key_, secret_, Info()).ok());
+  const crypto::EcPrivateKey impostor = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
+  EXPECT_EQ(FailedCheck(RunDi(impostor, secret_, Info())), "di.serial");
+  // Same key, but a secret that does not give the stored HMAC.
+  absl::Status wrong_secret =
+      RunDi(*device_key_, SecretBytes::CopyFrom(std::string(32, 'x')), Info());
+  EXPECT_EQ(wrong_secret.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(FailedCheck(wrong_secret), "di.serial");
+  ExpectStoreUnchanged(1, 2);
+}
+
+TEST_F(DiTest, TwoDevicesRacingForOneSerialStoreOneVoucher) {
+  const crypto::EcPrivateKey other = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
+  DiServerSession server_a(Deps());
+  DiServerSession server_b(Deps());
+  DiClientSession device_a(Info(), *device_key_, secret_);
+  DiClientSession device_b(Info(), other, secret_);
+  // Both pass AppStart before either stores anything.
+  v1::DiRequest hmac_a = **device_a.Handle(*server_a.Handle(*device_a.Start()));
+  v1::DiRequest hmac_b = **device_b.Handle(*server_b.Handle(*device_b.Start()));
+  ASSERT_TRUE(server_a.Handle(hmac_a).ok());
+  absl::StatusOr<v1::DiResponse> loser = server_b.Handle(hmac_b);
+  EXPECT_EQ(loser.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(FailedCheck(loser.status()), "di.serial");
+  ExpectStoreUnchanged(1, 3);  // Two certificates issued, one voucher stored.
 }
 
 // ---- the device refuses a manufacturer that misbehaves -----------------------------
@@ -395,7 +450,7 @@ TEST_F(DiTest, DeviceRefusesASupportDeclarationSignedByAnotherKey) {
   absl::Status status = RunDi(*device_key_, secret_, Info());
   EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(FailedCheck(status), "di.support_declaration");
-  ExpectStoreUnchanged(0, 0);
+  ExpectStoreUnchanged(0, 1);  // The certificate was issued (and audited).
 }
 
 TEST_F(DiTest, DeviceRefusesOutOfOrderReplies) {
@@ -438,7 +493,7 @@ TEST_F(DiTest, HundredConcurrentDevicesGetDistinctGuids) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(guids.size(), static_cast<size_t>(kDevices));
-  EXPECT_EQ(*storage::VerifyAuditChain(**sqlite), kDevices);
+  EXPECT_EQ(*storage::VerifyAuditChain(**sqlite), 2 * kDevices);
 }
 
 }  // namespace

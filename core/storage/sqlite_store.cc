@@ -1,6 +1,7 @@
 #include "core/storage/sqlite_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -238,9 +239,20 @@ class SqliteStore final : public Store {
 
   absl::Status Transact(absl::FunctionRef<absl::Status(Transaction&)> fn) override {
     absl::MutexLock lock(&mu_);
+    if (!sqlite3_get_autocommit(db_->db())) {
+      // A failed rollback left a transaction open: end it before starting anew.
+      CUSTODY_RETURN_IF_ERROR(db_->Exec("ROLLBACK"));
+    }
     CUSTODY_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
     SqliteTransaction tx(db_.get());
     absl::Status status = fn(tx);
+    if (status.ok() && sqlite3_get_autocommit(db_->db())) {
+      // SQLite rolled the transaction back by itself (disk full, I/O error) and
+      // `fn` did not pass the error on: whatever ran after that was not part of
+      // this transaction. Refuse rather than pretend it committed.
+      status = absl::AbortedError(
+          "the database rolled the transaction back after an error; retry");
+    }
     if (status.ok()) status = db_->Exec("COMMIT");
     if (!status.ok() && !sqlite3_get_autocommit(db_->db())) {
       // Still inside the transaction: undo everything it did.
@@ -254,14 +266,23 @@ class SqliteStore final : public Store {
   std::unique_ptr<Connection> db_ ABSL_GUARDED_BY(mu_);
 };
 
+// Creates the file owner-only, or checks that an existing one is.
 absl::Status CreateOwnerOnly(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd >= 0) {
     ::close(fd);
     return absl::OkStatus();
   }
-  if (errno == EEXIST) return absl::OkStatus();
-  return absl::ErrnoToStatus(errno, absl::StrCat("creating ", path));
+  if (errno != EEXIST) return absl::ErrnoToStatus(errno, absl::StrCat("creating ", path));
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("inspecting ", path));
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is accessible by group or others; run: chmod 600 ", path));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> CurrentSchemaVersion(Connection& db) {
@@ -276,14 +297,23 @@ absl::StatusOr<int64_t> CurrentSchemaVersion(Connection& db) {
 }
 
 absl::Status Migrate(Connection& db, const std::string& path) {
-  CUSTODY_ASSIGN_OR_RETURN(int64_t version, CurrentSchemaVersion(db));
-  if (version > kSqliteSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " has schema version ", version, ", newer than this binary's ",
-        kSqliteSchemaVersion, "; run a newer release"));
-  }
-  for (int64_t next = version + 1; next <= kSqliteSchemaVersion; ++next) {
+  while (true) {
+    // The version is read inside the write transaction, so two processes opening
+    // the database at once cannot both apply the same migration.
     CUSTODY_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    absl::StatusOr<int64_t> version = CurrentSchemaVersion(db);
+    if (!version.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return version.status();
+    }
+    if (*version > kSqliteSchemaVersion) {
+      (void)db.Exec("ROLLBACK");
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " has schema version ", *version, ", newer than this binary's ",
+          kSqliteSchemaVersion, "; run a newer release"));
+    }
+    if (*version == kSqliteSchemaVersion) return db.Exec("COMMIT");
+    const int64_t next = *version + 1;
     absl::Status status = db.Exec(kMigrations[next - 1]);
     if (status.ok()) {
       absl::StatusOr<Statement*> record = db.Prepare(
@@ -297,7 +327,6 @@ absl::Status Migrate(Connection& db, const std::string& path) {
       return Annotate(status, absl::StrCat("applying schema migration ", next, " to ", path));
     }
   }
-  return absl::OkStatus();
 }
 
 }  // namespace

@@ -85,7 +85,17 @@ TEST_F(SqliteStoreTest, DataSurvivesReopenAndFileIsOwnerOnly) {
   EXPECT_TRUE(status.ok()) << status;
 }
 
-TEST_F(SqliteStoreTest, UsesWalAndFullSync) {
+TEST_F(SqliteStoreTest, DatabaseReadableByOthersIsRefused) {
+  Open();
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("chmod 600"));
+}
+
+// synchronous=FULL is a per-connection setting that another connection cannot
+// observe; WAL is a property of the file.
+TEST_F(SqliteStoreTest, UsesWal) {
   std::unique_ptr<Store> store = Open();
   absl::StatusOr<std::unique_ptr<internal::Connection>> db =
       internal::Connection::Open(path_, false);

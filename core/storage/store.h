@@ -81,7 +81,7 @@ class VoucherTable {
   virtual absl::StatusOr<int64_t> Update(const VoucherRecord& record) = 0;
   // Records in insertion order, at most `page_size` (1..kMaxPageSize) of them,
   // starting after `page_token` (empty: from the start). INVALID_ARGUMENT for a
-  // token this store did not issue.
+  // malformed token.
   virtual absl::StatusOr<VoucherPage> List(absl::string_view page_token, size_t page_size) = 0;
   virtual absl::StatusOr<int64_t> Count() = 0;
 };

@@ -9,9 +9,10 @@ namespace custody::storage::internal {
 absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   const std::string message =
       absl::StrCat(what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return absl::AlreadyExistsError(message);
+  }
   switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(message);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return absl::UnavailableError(absl::StrCat(message, " (database busy; retry)"));
@@ -30,8 +31,9 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
 }
 
 absl::Status Statement::BindText(int index, absl::string_view value) {
-  const int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                                     SQLITE_UTF8);
+  // An empty view may have no data pointer, which SQLite would bind as NULL.
+  const int rc = sqlite3_bind_text64(stmt_, index, value.empty() ? "" : value.data(),
+                                     value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, rc, "binding a parameter");
 }
 
