@@ -62,13 +62,19 @@ absl::StatusOr<v1::DiResponse> DiServerSession::Handle(const v1::DiRequest& requ
   return response;
 }
 
-absl::Status DiServerSession::Audit(absl::string_view action, absl::string_view details) {
+storage::AuditEvent DiServerSession::DeviceEvent(absl::string_view action,
+                                                 absl::string_view details) const {
   storage::AuditEvent event;
   event.time = deps_.clock->Now();
   event.actor = absl::StrCat("device:", device_info_.model(), "/", device_info_.serial());
   event.action = std::string(action);
   event.target = HexEncode(guid_);
   event.details = std::string(details);
+  return event;
+}
+
+absl::Status DiServerSession::Audit(absl::string_view action, absl::string_view details) {
+  const storage::AuditEvent event = DeviceEvent(action, details);
   absl::Status stored = deps_.store->Transact(
       [&](storage::Transaction& tx) { return tx.audit().Append(event).status(); });
   return stored.ok() ? stored : StoreUnavailable(stored);
@@ -228,12 +234,7 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleSetHmac(const v1::DiSetHma
   record.state = storage::VoucherState::kManufactured;
   record.created_at = now;
   record.updated_at = now;
-  storage::AuditEvent event;
-  event.time = now;
-  event.actor = absl::StrCat("device:", device_info_.model(), "/", device_info_.serial());
-  event.action = "di.complete";
-  event.target = HexEncode(guid_);
-  event.details = "voucher created";
+  const storage::AuditEvent event = DeviceEvent("di.complete", "voucher created");
   absl::Status stored = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
     absl::Status inserted = tx.vouchers().Insert(record);
     if (!inserted.ok()) {

@@ -103,6 +103,8 @@ class DiServerSession {
                                         const crypto::EcPublicKey& device_key,
                                         const storage::VoucherRecord& stored,
                                         const std::optional<v1::SignedPayload>& declaration);
+  // An audit event about this session's device, and one appended on its own.
+  storage::AuditEvent DeviceEvent(absl::string_view action, absl::string_view details) const;
   absl::Status Audit(absl::string_view action, absl::string_view details);
 
   absl::StatusOr<v1::DiResponse> HandleAppStart(const v1::DiAppStart& app_start);
