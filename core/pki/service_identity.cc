@@ -32,16 +32,11 @@ absl::StatusOr<crypto::Certificate> ReadCertificate(const std::string& path) {
   return cert;
 }
 
-// Loads a CA (key and self-signed certificate), creating both if neither exists.
-struct Ca {
-  crypto::EcPrivateKey key;
-  crypto::Certificate certificate;
-};
+}  // namespace
 
-absl::StatusOr<Ca> LoadOrCreateCa(const std::string& dir, absl::string_view stem,
-                                  const std::string& common_name,
-                                  const ServiceIdentityOptions& options, Clock& clock,
-                                  SecureRandom& random) {
+absl::StatusOr<CertificateAuthority> LoadOrCreateCertificateAuthority(
+    const std::string& dir, absl::string_view stem, const crypto::DistinguishedName& subject,
+    crypto::Curve curve, absl::Duration validity, Clock& clock, SecureRandom& random) {
   const std::string key_path = PathOf(dir, absl::StrCat(stem, ".key"));
   const std::string cert_path = PathOf(dir, absl::StrCat(stem, ".pem"));
   const bool have_key = Exists(key_path);
@@ -59,19 +54,32 @@ absl::StatusOr<Ca> LoadOrCreateCa(const std::string& dir, absl::string_view stem
       return absl::FailedPreconditionError(
           absl::StrCat(cert_path, " is not the CA certificate of ", key_path));
     }
-    return Ca{std::move(key), std::move(cert)};
+    return CertificateAuthority{std::move(key), std::move(cert)};
   }
   const absl::Time now = clock.Now();
-  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::Generate(options.curve));
-  CUSTODY_ASSIGN_OR_RETURN(
-      crypto::Certificate cert,
-      crypto::CreateSelfSignedCa(key, {common_name, "Custody", options.service_name},
-                                 now - absl::Hours(1), now + options.ca_validity, random));
+  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::Generate(curve));
+  CUSTODY_ASSIGN_OR_RETURN(crypto::Certificate cert,
+                           crypto::CreateSelfSignedCa(key, subject, now - absl::Hours(1),
+                                                      now + validity, random));
   CUSTODY_RETURN_IF_ERROR(key.SavePemFile(key_path, WriteMode::kCreateNew));
   CUSTODY_RETURN_IF_ERROR(
       WriteFileAtomically(cert_path, cert.ToPem(), 0644, WriteMode::kCreateNew));
-  return Ca{std::move(key), std::move(cert)};
+  return CertificateAuthority{std::move(key), std::move(cert)};
 }
+
+absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir,
+                                                     absl::string_view stem, crypto::Curve curve) {
+  const std::string key_path = PathOf(dir, absl::StrCat(stem, ".key"));
+  if (Exists(key_path)) return crypto::EcPrivateKey::LoadPemFile(key_path);
+  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::Generate(curve));
+  CUSTODY_RETURN_IF_ERROR(key.SavePemFile(key_path, WriteMode::kCreateNew));
+  CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(PathOf(dir, absl::StrCat(stem, ".pub")),
+                                              key.public_key().ToSpkiPem(), 0644,
+                                              WriteMode::kReplace));
+  return key;
+}
+
+namespace {
 
 // True when `cert` can keep serving: issued by `ca`, for this key, far enough from
 // expiry, with the configured names.
@@ -104,13 +112,19 @@ absl::StatusOr<ServiceIdentity> LoadOrCreateServiceIdentity(const std::string& d
                                                            Clock& clock, SecureRandom& random) {
   if (options.service_name.empty()) return absl::InvalidArgumentError("service name is empty");
   CUSTODY_ASSIGN_OR_RETURN(
-      Ca tls_ca, LoadOrCreateCa(dir, "tls-ca", absl::StrCat("Custody ", options.service_name,
-                                                            " TLS CA"),
-                                options, clock, random));
+      CertificateAuthority tls_ca,
+      LoadOrCreateCertificateAuthority(
+          dir, "tls-ca",
+          {absl::StrCat("Custody ", options.service_name, " TLS CA"), "Custody",
+           options.service_name},
+          options.curve, options.ca_validity, clock, random));
   CUSTODY_ASSIGN_OR_RETURN(
-      Ca admin_ca, LoadOrCreateCa(dir, "admin-ca", absl::StrCat("Custody ", options.service_name,
-                                                                " admin CA"),
-                                  options, clock, random));
+      CertificateAuthority admin_ca,
+      LoadOrCreateCertificateAuthority(
+          dir, "admin-ca",
+          {absl::StrCat("Custody ", options.service_name, " admin CA"), "Custody",
+           options.service_name},
+          options.curve, options.ca_validity, clock, random));
 
   const std::string key_path = PathOf(dir, "server.key");
   const std::string cert_path = PathOf(dir, "server.pem");

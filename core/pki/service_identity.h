@@ -49,6 +49,22 @@ struct ServiceIdentity {
   crypto::Certificate admin_ca;
 };
 
+// A certificate authority kept as `stem`.key (0600) and `stem`.pem in `dir`,
+// created at first use. FAILED_PRECONDITION when only one of the two files exists
+// or they do not belong together.
+struct CertificateAuthority {
+  crypto::EcPrivateKey key;
+  crypto::Certificate certificate;
+};
+absl::StatusOr<CertificateAuthority> LoadOrCreateCertificateAuthority(
+    const std::string& dir, absl::string_view stem, const crypto::DistinguishedName& subject,
+    crypto::Curve curve, absl::Duration validity, Clock& clock, SecureRandom& random);
+
+// A signing key kept as `stem`.key (0600) and `stem`.pub in `dir`, created at
+// first use.
+absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir,
+                                                     absl::string_view stem, crypto::Curve curve);
+
 absl::StatusOr<ServiceIdentity> LoadOrCreateServiceIdentity(const std::string& dir,
                                                            const ServiceIdentityOptions& options,
                                                            Clock& clock, SecureRandom& random);

@@ -15,6 +15,7 @@ constexpr int kExitUsage = 2;
 std::vector<Command> AllCommands() {
   std::vector<Command> all = KeyCommands();
   for (Command& command : VoucherCommands()) all.push_back(std::move(command));
+  for (Command& command : ManufacturerCommands()) all.push_back(std::move(command));
   return all;
 }
 

@@ -33,6 +33,7 @@ struct Command {
 
 std::vector<Command> KeyCommands();
 std::vector<Command> VoucherCommands();
+std::vector<Command> ManufacturerCommands();
 
 // Runs the command named by `argv` (without the program name). Errors go to `err`.
 int RunCustodyctl(const std::vector<std::string>& argv, Env& env, std::ostream& err);

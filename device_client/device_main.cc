@@ -1,0 +1,47 @@
+// custody_device: the device daemon and its commands. docs/device.md.
+//
+//   custody_device --config device.textproto init     run DI against the manufacturer
+//   custody_device --config device.textproto status   show the credential
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "core/base/random.h"
+#include "core/base/text_proto.h"
+#include "device_client/initialize.h"
+
+ABSL_FLAG(std::string, config, "", "device configuration (protobuf text format)");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("custody_device --config FILE init|status");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2 || absl::GetFlag(FLAGS_config).empty()) {
+    std::fprintf(stderr, "usage: custody_device --config FILE init|status\n");
+    return 2;
+  }
+  custody::v1::DeviceConfig config;
+  absl::Status status = custody::ReadTextProtoFile(absl::GetFlag(FLAGS_config), &config);
+  const std::string command = args[1];
+  if (status.ok()) {
+    if (command == "init") {
+      status = custody::device::RunInit(config, custody::SystemRandom(), std::cout);
+    } else if (command == "status") {
+      status = custody::device::RunStatus(config, std::cout);
+    } else {
+      std::fprintf(stderr, "custody_device: unknown command \"%s\" (init, status)\n",
+                   command.c_str());
+      return 2;
+    }
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "custody_device %s: %s\n", command.c_str(),
+                 std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

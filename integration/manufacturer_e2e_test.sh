@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# End to end with real binaries on loopback: the manufacturer service, devices
+# running DI (one, then 100 at once), and custodyctl exporting a voucher that
+# verifies against the buyer's key and the manufacturer's device CA.
+set -u
+
+find_binary() {
+  for candidate in "$1" "${TEST_SRCDIR:-}/custody/$1"; do
+    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  done
+  echo "cannot find $1" >&2
+  exit 1
+}
+SERVER=$(find_binary manufacturer/manufacturer_server)
+DEVICE=$(find_binary device_client/custody_device)
+CTL=$(find_binary tools/custodyctl)
+W=$(mktemp -d "${TEST_TMPDIR:-/tmp}/e2e.XXXXXX")
+STATE="$W/manufacturer"
+passed=0
+failed=0
+check() {  # check NAME COMMAND... : the command must succeed
+  local name="$1"; shift
+  if "$@" >"$W/out" 2>"$W/err"; then
+    passed=$((passed + 1)); echo "PASS $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/  | /' "$W/out" "$W/err"
+  fi
+}
+refuse() {  # refuse NAME TEXT COMMAND... : the command must fail, saying TEXT
+  local name="$1" text="$2"; shift 2
+  if "$@" >"$W/out" 2>"$W/err"; then
+    failed=$((failed + 1)); echo "FAIL $name (succeeded)"
+  elif grep -qF -- "$text" "$W/err"; then
+    passed=$((passed + 1)); echo "PASS $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name (no \"$text\")"; sed 's/^/  | /' "$W/err"
+  fi
+}
+contains() {  # contains NAME TEXT: the last output holds TEXT
+  if grep -qF -- "$2" "$W/out"; then passed=$((passed + 1)); echo "PASS $1"
+  else failed=$((failed + 1)); echo "FAIL $1 (no \"$2\")"; sed 's/^/  | /' "$W/out"; fi
+}
+
+cat > "$W/manufacturer.textproto" <<CONFIG
+organization: "Acme"
+server {
+  state_dir: "$STATE"
+  listen_address: "127.0.0.1:0"
+  admin_listen_address: "127.0.0.1:0"
+  ports_file: "$W/ports"
+}
+models { model: "gw-100" rendezvous_info { endpoints { host: "localhost" port: 8041 } } }
+CONFIG
+
+start_server() {
+  rm -f "$W/ports"
+  "$SERVER" --config "$W/manufacturer.textproto" 2>>"$W/server.log" &
+  SERVER_PID=$!
+  for _ in $(seq 100); do [ -s "$W/ports" ] && break; sleep 0.1; done
+  DEVICE_PORT=$(sed -n 's/^device=//p' "$W/ports")
+  ADMIN_PORT=$(sed -n 's/^admin=//p' "$W/ports")
+}
+trap 'kill "$SERVER_PID" 2>/dev/null' EXIT
+start_server
+check "server listens" test -n "$DEVICE_PORT"
+
+device_config() {  # device_config DIR SERIAL
+  mkdir -p "$1"
+  cat > "$1.textproto" <<CONFIG
+state_dir: "$1"
+model: "gw-100"
+serial: "$2"
+mud_url: "https://mud.example.com/gw-100.json"
+manufacturer_address: "127.0.0.1:$DEVICE_PORT"
+manufacturer_tls_ca_file: "$STATE/tls-ca.pem"
+CONFIG
+}
+ADMIN=(--address "127.0.0.1:$ADMIN_PORT" --ca "$STATE/tls-ca.pem")
+
+check "operator credential" "$CTL" admin-credential --state-dir "$STATE" --name alice --role operator --out "$W/alice"
+check "auditor credential" "$CTL" admin-credential --state-dir "$STATE" --name bob --role auditor --out "$W/bob"
+
+device_config "$W/device1" SN-1
+check "device init" "$DEVICE" --config "$W/device1.textproto" init
+GUID=$(sed -n 's/^initialised: GUID //p' "$W/out")
+check "device status" "$DEVICE" --config "$W/device1.textproto" status
+contains "status shows the GUID" "guid:    $GUID"
+contains "status shows the model" "model:   gw-100"
+refuse "second init refused" "already initialised" "$DEVICE" --config "$W/device1.textproto" init
+device_config "$W/clone" SN-1
+refuse "duplicate serial refused" "di.serial" "$DEVICE" --config "$W/clone.textproto" init
+
+check "list" "$CTL" manufacturer list "${ADMIN[@]}" --cert "$W/alice.pem" --key "$W/alice.key"
+contains "list shows the device" "gw-100  SN-1  manufactured"
+check "owner key" "$CTL" keygen --out "$W/owner"
+refuse "auditor cannot extend" "not allowed for the auditor role" \
+  "$CTL" manufacturer extend "$GUID" --to "$W/owner.pub" --out "$W/refused.pem" "${ADMIN[@]}" --cert "$W/bob.pem" --key "$W/bob.key"
+check "extend to the owner" "$CTL" manufacturer extend "$GUID" --to "$W/owner.pub" --out "$W/exported.pem" "${ADMIN[@]}" --cert "$W/alice.pem" --key "$W/alice.key"
+check "export verifies" "$CTL" voucher verify "$W/exported.pem" --owner-pub "$W/owner.pub" \
+  --manufacturer-pub "$STATE/voucher.pub" --trust-root "$STATE/device-ca.pem"
+contains "verify says OK" "voucher OK"
+refuse "no admin certificate, no admin API" "failed" \
+  "$CTL" manufacturer list "${ADMIN[@]}" --cert "$STATE/server.pem" --key "$STATE/server.key"
+
+# A hundred devices at once.
+pids=()
+for i in $(seq 100 199); do
+  device_config "$W/device$i" "SN-$i"
+  "$DEVICE" --config "$W/device$i.textproto" init >"$W/device$i.out" 2>&1 &
+  pids+=($!)
+done
+ok=0
+for pid in "${pids[@]}"; do wait "$pid" && ok=$((ok + 1)); done
+check "100 concurrent devices initialised" test "$ok" -eq 100
+guids=$(cat "$W"/device1??.out | sed -n 's/^initialised: GUID //p' | sort -u | wc -l)
+check "100 distinct GUIDs" test "$guids" -eq 100
+check "list after the crowd" "$CTL" manufacturer list "${ADMIN[@]}" --cert "$W/alice.pem" --key "$W/alice.key"
+contains "101 vouchers listed" "101 vouchers"
+
+# Graceful stop, restart, nothing lost.
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"
+check "SIGTERM stops the server cleanly" test $? -eq 0
+start_server
+ADMIN=(--address "127.0.0.1:$ADMIN_PORT" --ca "$STATE/tls-ca.pem")
+check "list after restart" "$CTL" manufacturer list "${ADMIN[@]}" --cert "$W/alice.pem" --key "$W/alice.key"
+contains "nothing lost" "101 vouchers"
+contains "the export is remembered" "$(echo "$GUID" | cut -c1-8)"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

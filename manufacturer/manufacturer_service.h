@@ -1,0 +1,77 @@
+// The manufacturer service's gRPC adapters: device initialisation (a thin loop
+// over core/protocol's DiServerSession) and the admin API (mutual TLS, roles per
+// RPC, every change audited with the caller). The only files of the service that
+// include grpcpp are this one and its .cc.
+
+#ifndef CUSTODY_MANUFACTURER_MANUFACTURER_SERVICE_H_
+#define CUSTODY_MANUFACTURER_MANUFACTURER_SERVICE_H_
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/base/clock.h"
+#include "core/base/random.h"
+#include "core/crypto/x509_certificate.h"
+#include "core/protocol/di_server.h"
+#include "core/storage/store.h"
+#include "custody/v1/config.pb.h"
+#include "custody/v1/manufacturer.grpc.pb.h"
+#include "server/step_deadlines.h"
+
+namespace custody::manufacturer {
+
+// Models from the configuration. Immutable after construction; thread-safe.
+class ConfigModelCatalog final : public protocol::ModelCatalog {
+ public:
+  // INVALID_ARGUMENT naming the model when a model is repeated, unnamed, or its
+  // rendezvous info would not make a valid voucher header.
+  static absl::StatusOr<ConfigModelCatalog> New(const v1::ManufacturerConfig& config,
+                                                const crypto::EcPrivateKey& voucher_key);
+  absl::StatusOr<protocol::ModelProfile> Lookup(absl::string_view model) const override;
+
+ private:
+  std::map<std::string, protocol::ModelProfile> profiles_;
+};
+
+class DeviceInitializationService final : public v1::DeviceInitialization::Service {
+ public:
+  DeviceInitializationService(const protocol::DiServerDeps& deps, absl::Duration step_deadline,
+                              server::StepDeadlines& deadlines)
+      : deps_(deps), step_deadline_(step_deadline), deadlines_(deadlines) {}
+
+  grpc::Status Initialize(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::DiResponse, v1::DiRequest>* stream) override;
+
+ private:
+  protocol::DiServerDeps deps_;
+  absl::Duration step_deadline_;
+  server::StepDeadlines& deadlines_;
+};
+
+class ManufacturerAdminService final : public v1::ManufacturerAdmin::Service {
+ public:
+  ManufacturerAdminService(storage::Store& store, Clock& clock,
+                           const crypto::EcPrivateKey& voucher_key,
+                           const crypto::Certificate& admin_ca)
+      : store_(store), clock_(clock), voucher_key_(voucher_key), admin_ca_(admin_ca) {}
+
+  grpc::Status ListVouchers(grpc::ServerContext* context, const v1::ListVouchersRequest* request,
+                            v1::ListVouchersResponse* response) override;
+  grpc::Status GetVoucher(grpc::ServerContext* context, const v1::GetVoucherRequest* request,
+                          v1::GetVoucherResponse* response) override;
+  grpc::Status ExtendVoucher(grpc::ServerContext* context,
+                             const v1::ExtendVoucherRequest* request,
+                             v1::ExtendVoucherResponse* response) override;
+
+ private:
+  storage::Store& store_;
+  Clock& clock_;
+  const crypto::EcPrivateKey& voucher_key_;
+  const crypto::Certificate& admin_ca_;
+};
+
+}  // namespace custody::manufacturer
+
+#endif  // CUSTODY_MANUFACTURER_MANUFACTURER_SERVICE_H_

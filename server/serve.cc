@@ -1,0 +1,131 @@
+#include "server/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/file_util.h"
+#include "core/base/status.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/credentials.h"
+
+namespace custody::server {
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+absl::Status PrepareServerConfig(v1::ServerConfig& config) {
+  if (config.state_dir().empty()) return absl::InvalidArgumentError("server.state_dir is required");
+  if (config.listen_address().empty()) {
+    return absl::InvalidArgumentError("server.listen_address is required");
+  }
+  if (config.admin_listen_address().empty()) {
+    return absl::InvalidArgumentError("server.admin_listen_address is required");
+  }
+  if (config.max_message_bytes() == 0) config.set_max_message_bytes(kDefaultMaxMessageBytes);
+  if (config.max_message_bytes() > 16 * 1024 * 1024) {
+    return absl::InvalidArgumentError("server.max_message_bytes is over 16 MiB");
+  }
+  if (config.step_deadline_seconds() == 0) {
+    config.set_step_deadline_seconds(kDefaultStepDeadlineSeconds);
+  }
+  if (::mkdir(config.state_dir().c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("creating ", config.state_dir()));
+  }
+  return absl::OkStatus();
+}
+
+void BlockTerminationSignals() {
+  const sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,
+                                            absl::string_view service_name) {
+  pki::ServiceIdentityOptions options;
+  options.service_name = std::string(service_name);
+  if (!config.tls_dns_names().empty()) {
+    options.dns_names.assign(config.tls_dns_names().begin(), config.tls_dns_names().end());
+  }
+  if (!config.tls_ip_addresses().empty()) {
+    options.ip_addresses.assign(config.tls_ip_addresses().begin(),
+                                config.tls_ip_addresses().end());
+  }
+  return options;
+}
+
+absl::Status ServeUntilSignal(const v1::ServerConfig& config,
+                              const pki::ServiceIdentity& identity, const Services& services) {
+  BlockTerminationSignals();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  auto build = [&](const std::string& address, std::shared_ptr<grpc::ServerCredentials> creds,
+                   const std::vector<grpc::Service*>& list,
+                   int* port) -> std::unique_ptr<grpc::Server> {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address, creds, port);
+    builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes()));
+    builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes()));
+    for (grpc::Service* service : list) builder.RegisterService(service);
+    return builder.BuildAndStart();
+  };
+  CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> device_creds,
+                           DeviceFacingCredentials(identity));
+  CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> admin_creds,
+                           AdminCredentials(identity));
+  int device_port = 0;
+  int admin_port = 0;
+  std::unique_ptr<grpc::Server> device =
+      build(config.listen_address(), device_creds, services.device, &device_port);
+  if (device == nullptr || device_port == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot listen on ", config.listen_address()));
+  }
+  std::unique_ptr<grpc::Server> admin =
+      build(config.admin_listen_address(), admin_creds, services.admin, &admin_port);
+  if (admin == nullptr || admin_port == 0) {
+    device->Shutdown();
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot listen on ", config.admin_listen_address()));
+  }
+  std::fprintf(stderr, "custody: serving devices on port %d, admin on port %d\n", device_port,
+               admin_port);
+  if (!config.ports_file().empty()) {
+    CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(
+        config.ports_file(), absl::StrCat("device=", device_port, "\nadmin=", admin_port, "\n"),
+        0644));
+  }
+
+  const sigset_t set = TerminationSignals();
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  std::fprintf(stderr, "custody: signal %d, shutting down (grace %lld s)\n", signal_number,
+               static_cast<long long>(absl::ToInt64Seconds(kShutdownGrace)));
+  const auto deadline =
+      std::chrono::system_clock::now() + absl::ToChronoSeconds(kShutdownGrace);
+  device->Shutdown(deadline);
+  admin->Shutdown(deadline);
+  device->Wait();
+  admin->Wait();
+  return absl::OkStatus();
+}
+
+}  // namespace custody::server

@@ -1,0 +1,48 @@
+// Running a service's gRPC servers: the device-facing server (TLS) and the admin
+// server (mutual TLS) on their own ports, so that no admin RPC is reachable from the
+// device port. Both get the health service and reflection, the configured message
+// size limit, and stop gracefully on SIGTERM or SIGINT: in-flight calls get a grace
+// period, then are cancelled.
+
+#ifndef CUSTODY_SERVER_SERVE_H_
+#define CUSTODY_SERVER_SERVE_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "core/pki/service_identity.h"
+#include "custody/v1/config.pb.h"
+#include "grpcpp/impl/codegen/service_type.h"
+
+namespace custody::server {
+
+inline constexpr uint32_t kDefaultMaxMessageBytes = 64 * 1024;
+inline constexpr uint32_t kDefaultStepDeadlineSeconds = 30;
+inline constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
+
+// Fills the defaults of `config` and checks it (INVALID_ARGUMENT naming the field).
+absl::Status PrepareServerConfig(v1::ServerConfig& config);
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it creates
+// later, so that ServeUntilSignal receives them. Call first thing in main().
+void BlockTerminationSignals();
+
+// The identity options that `config` implies for `service_name`.
+pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,
+                                            absl::string_view service_name);
+
+struct Services {
+  std::vector<grpc::Service*> device;
+  std::vector<grpc::Service*> admin;
+};
+
+// Starts both servers, writes the ports file if configured, serves until SIGTERM
+// or SIGINT, then shuts down gracefully. FAILED_PRECONDITION when a port cannot
+// be bound.
+absl::Status ServeUntilSignal(const v1::ServerConfig& config,
+                              const pki::ServiceIdentity& identity, const Services& services);
+
+}  // namespace custody::server
+
+#endif  // CUSTODY_SERVER_SERVE_H_

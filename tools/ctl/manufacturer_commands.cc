@@ -1,0 +1,177 @@
+// custodyctl admin-credential, and custodyctl manufacturer list | show | extend
+// (the manufacturer's admin API, over mutual TLS).
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <openssl/crypto.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "core/base/file_util.h"
+#include "core/base/hex.h"
+#include "core/base/status.h"
+#include "core/crypto/ec_public_key.h"
+#include "core/pki/service_identity.h"
+#include "core/voucher/voucher_format.h"
+#include "custody/v1/manufacturer.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "server/credentials.h"
+#include "server/grpc_status.h"
+#include "tools/ctl/custodyctl.h"
+
+namespace custody::custodyctl {
+namespace {
+
+const std::vector<OptionSpec> kConnection = {
+    {"address", true, true}, {"ca", true, true}, {"cert", true, true}, {"key", true, true}};
+constexpr char kConnectionUsage[] = "--address HOST:PORT --ca TLS-CA.pem --cert NAME.pem --key NAME.key";
+
+std::vector<OptionSpec> With(std::vector<OptionSpec> extra) {
+  std::vector<OptionSpec> all = kConnection;
+  all.insert(all.end(), extra.begin(), extra.end());
+  return all;
+}
+
+absl::StatusOr<std::unique_ptr<v1::ManufacturerAdmin::Stub>> Connect(const ParsedCommand& command) {
+  CUSTODY_ASSIGN_OR_RETURN(std::string ca, ReadFileBounded(*command.Get("ca"), 64 * 1024));
+  CUSTODY_ASSIGN_OR_RETURN(std::string cert, ReadFileBounded(*command.Get("cert"), 64 * 1024));
+  CUSTODY_ASSIGN_OR_RETURN(SecretBytes key, ReadPrivateFile(*command.Get("key"), 8 * 1024));
+  std::string key_pem(key.Reveal());
+  auto credentials = server::ClientCredentials(ca, key_pem, cert);
+  OPENSSL_cleanse(key_pem.data(), key_pem.size());
+  return v1::ManufacturerAdmin::NewStub(grpc::CreateChannel(*command.Get("address"), credentials));
+}
+
+void SetDeadline(grpc::ClientContext& context) {
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::StatusOr<std::string> ParseGuid(const std::string& text) {
+  absl::StatusOr<std::string> guid = HexDecode(absl::StrReplaceAll(text, {{"-", ""}}));
+  if (!guid.ok() || guid->size() != voucher::kGuidSize) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a GUID"));
+  }
+  return guid;
+}
+
+std::string FormatGuid(absl::string_view guid) {
+  const std::string hex = HexEncode(guid);
+  if (hex.size() != 32) return hex;
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20));
+}
+
+absl::Status RunAdminCredential(const ParsedCommand& command, Env& env) {
+  CUSTODY_ASSIGN_OR_RETURN(pki::AdminRole role, pki::ParseAdminRole(*command.Get("role")));
+  absl::Duration validity = absl::Hours(24 * 365);
+  CUSTODY_RETURN_IF_ERROR(pki::IssueAdminCredential(*command.Get("state-dir"), *command.Get("name"),
+                                                    role, validity, *command.Get("out"), env.clock,
+                                                    env.random));
+  env.out << "wrote " << *command.Get("out") << ".key (mode 0600) and " << *command.Get("out")
+          << ".pem: " << pki::AdminRoleName(role) << " credential for \"" << *command.Get("name")
+          << "\", valid for a year\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunList(const ParsedCommand& command, Env& env) {
+  CUSTODY_ASSIGN_OR_RETURN(auto stub, Connect(command));
+  std::string token;
+  size_t total = 0;
+  do {
+    v1::ListVouchersRequest request;
+    request.set_page_size(500);
+    request.set_page_token(token);
+    v1::ListVouchersResponse response;
+    grpc::ClientContext context;
+    SetDeadline(context);
+    CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->ListVouchers(&context, request, &response)));
+    for (const v1::VoucherSummary& summary : response.vouchers()) {
+      env.out << FormatGuid(summary.guid()) << "  " << summary.model() << "  " << summary.serial()
+              << "  " << summary.state() << "  entries=" << summary.entries() << "\n";
+    }
+    total += response.vouchers_size();
+    token = response.next_page_token();
+  } while (!token.empty());
+  env.out << total << (total == 1 ? " voucher\n" : " vouchers\n");
+  return absl::OkStatus();
+}
+
+absl::Status RunShow(const ParsedCommand& command, Env& env) {
+  CUSTODY_ASSIGN_OR_RETURN(auto stub, Connect(command));
+  CUSTODY_ASSIGN_OR_RETURN(std::string guid, ParseGuid(command.args[0]));
+  v1::GetVoucherRequest request;
+  request.set_guid(guid);
+  v1::GetVoucherResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->GetVoucher(&context, request, &response)));
+  env.out << "guid:    " << FormatGuid(response.summary().guid())
+          << "\nmodel:   " << response.summary().model()
+          << "\nserial:  " << response.summary().serial()
+          << "\nstate:   " << response.summary().state()
+          << "\nentries: " << response.summary().entries() << "\n"
+          << response.voucher_text();
+  return absl::OkStatus();
+}
+
+absl::Status RunExtend(const ParsedCommand& command, Env& env) {
+  CUSTODY_ASSIGN_OR_RETURN(std::string guid, ParseGuid(command.args[0]));
+  CUSTODY_ASSIGN_OR_RETURN(std::string pem,
+                           ReadFileBounded(*command.Get("to"), crypto::kMaxPublicKeyPemSize));
+  absl::StatusOr<crypto::EcPublicKey> buyer = crypto::EcPublicKey::FromSpkiPem(pem);
+  if (!buyer.ok()) return Annotate(buyer.status(), *command.Get("to"));
+  CUSTODY_ASSIGN_OR_RETURN(auto stub, Connect(command));
+  v1::ExtendVoucherRequest request;
+  request.set_guid(guid);
+  *request.mutable_buyer_key() = voucher::ToWireKey(*buyer);
+  v1::ExtendVoucherResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->ExtendVoucher(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(*command.Get("out"), response.voucher_text(), 0644,
+                                              WriteMode::kCreateNew));
+  env.out << "extended " << FormatGuid(guid) << " to SHA256:" << HexEncode(buyer->Fingerprint())
+          << "; wrote " << *command.Get("out") << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<Command> ManufacturerCommands() {
+  return {
+      Command{CommandSpec{"admin-credential",
+                          {{"state-dir", true, true},
+                           {"name", true, true},
+                           {"role", true, true},
+                           {"out", true, true}},
+                          0,
+                          0,
+                          "--state-dir DIR --name NAME --role operator|auditor --out PREFIX",
+                          "issue an admin client credential from a service's admin CA (run on "
+                          "the service's host)"},
+              &RunAdminCredential},
+      Command{CommandSpec{"manufacturer list", kConnection, 0, 0, kConnectionUsage,
+                          "list the manufacturer's vouchers"},
+              &RunList},
+      Command{CommandSpec{"manufacturer show", kConnection, 1, 1,
+                          absl::StrCat("GUID ", kConnectionUsage),
+                          "show one voucher, with its text form"},
+              &RunShow},
+      Command{CommandSpec{"manufacturer extend", With({{"to", true, true}, {"out", true, true}}), 1,
+                          1, absl::StrCat("GUID --to BUYER.pub --out OUT ", kConnectionUsage),
+                          "extend a voucher to a buyer's key and export it (refuses to "
+                          "overwrite OUT)"},
+              &RunExtend},
+  };
+}
+
+}  // namespace custody::custodyctl
