@@ -71,7 +71,7 @@ absl::Status Run(v1::ManufacturerConfig config) {
 }  // namespace custody::manufacturer
 
 int main(int argc, char** argv) {
-  custody::server::BlockTerminationSignals();
+  custody::server::PrepareProcess();
   absl::SetProgramUsageMessage("manufacturer_server --config FILE");
   absl::ParseCommandLine(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_config);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/base/file_util.h"
 #include "core/base/status.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -52,7 +53,8 @@ absl::Status PrepareServerConfig(v1::ServerConfig& config) {
   return absl::OkStatus();
 }
 
-void BlockTerminationSignals() {
+void PrepareProcess() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const sigset_t set = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
@@ -73,7 +75,7 @@ pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,
 
 absl::Status ServeUntilSignal(const v1::ServerConfig& config,
                               const pki::ServiceIdentity& identity, const Services& services) {
-  BlockTerminationSignals();
+  PrepareProcess();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 

@@ -25,8 +25,10 @@ inline constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
 absl::Status PrepareServerConfig(v1::ServerConfig& config);
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it creates
-// later, so that ServeUntilSignal receives them. Call first thing in main().
-void BlockTerminationSignals();
+// later, so that ServeUntilSignal receives them, and turns off Abseil's mutex
+// deadlock detection, which Debian's Abseil build leaves on at run time (a graph
+// update on every lock; it showed in DI profiles). Call first thing in main().
+void PrepareProcess();
 
 // The identity options that `config` implies for `service_name`.
 pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,
