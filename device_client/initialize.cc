@@ -11,13 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
-#include "core/base/hex.h"
 #include "core/base/secret_bytes.h"
 #include "core/base/status.h"
 #include "core/crypto/curve.h"
 #include "core/crypto/ec_private_key.h"
 #include "core/crypto/hash.h"
 #include "core/protocol/di_client.h"
+#include "core/voucher/voucher_format.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
 #include "device_client/credential_store.h"
 #include "grpcpp/grpcpp.h"
@@ -71,7 +71,8 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
   absl::StatusOr<v1::DeviceCredential> existing = store.Load();
   if (existing.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "this device is already initialised (GUID ", HexEncode(existing->guid().value()), ")"));
+        "this device is already initialised (GUID ", voucher::FormatGuid(existing->guid().value()),
+        ")"));
   }
   if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
 
@@ -142,7 +143,7 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
   OPENSSL_cleanse(credential.mutable_hmac_secret()->data(), credential.hmac_secret().size());
   CUSTODY_RETURN_IF_ERROR(saved);
   ::unlink((config.state_dir() + "/di-secret.pending").c_str());
-  out << "initialised: GUID " << HexEncode(credentials.guid()) << "\n";
+  out << "initialised: GUID " << voucher::FormatGuid(credentials.guid()) << "\n";
   return absl::OkStatus();
 }
 
@@ -152,7 +153,7 @@ absl::Status RunStatus(const v1::DeviceConfig& config, std::ostream& out) {
   out << "state:   " << (credential.state() == v1::DeviceCredential::STATE_INITIALIZED
                              ? "initialized"
                              : "unknown")
-      << "\nguid:    " << HexEncode(credential.guid().value())
+      << "\nguid:    " << voucher::FormatGuid(credential.guid().value())
       << "\nmodel:   " << credential.device_info().model()
       << "\nserial:  " << credential.device_info().serial() << "\n";
   OPENSSL_cleanse(credential.mutable_hmac_secret()->data(), credential.hmac_secret().size());

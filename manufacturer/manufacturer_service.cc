@@ -115,12 +115,9 @@ grpc::Status DeviceInitializationService::Initialize(
 grpc::Status ManufacturerAdminService::ListVouchers(grpc::ServerContext* context,
                                                     const v1::ListVouchersRequest* request,
                                                     v1::ListVouchersResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller =
-      server::AuthenticateAdmin(*context, admin_ca_, clock_.Now());
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator, AdminRole::kAuditor}, "ListVouchers");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
-  absl::Status allowed =
-      server::RequireRole(*caller, {AdminRole::kOperator, AdminRole::kAuditor}, "ListVouchers");
-  if (!allowed.ok()) return server::ToGrpcStatus(allowed);
   const uint32_t size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
   absl::Status status = store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(storage::VoucherPage page,
@@ -137,12 +134,9 @@ grpc::Status ManufacturerAdminService::ListVouchers(grpc::ServerContext* context
 grpc::Status ManufacturerAdminService::GetVoucher(grpc::ServerContext* context,
                                                   const v1::GetVoucherRequest* request,
                                                   v1::GetVoucherResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller =
-      server::AuthenticateAdmin(*context, admin_ca_, clock_.Now());
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator, AdminRole::kAuditor}, "GetVoucher");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
-  absl::Status allowed =
-      server::RequireRole(*caller, {AdminRole::kOperator, AdminRole::kAuditor}, "GetVoucher");
-  if (!allowed.ok()) return server::ToGrpcStatus(allowed);
   absl::Status status = store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(storage::VoucherRecord record, tx.vouchers().Get(request->guid()));
     *response->mutable_summary() = Summarize(record);
@@ -156,11 +150,9 @@ grpc::Status ManufacturerAdminService::GetVoucher(grpc::ServerContext* context,
 grpc::Status ManufacturerAdminService::ExtendVoucher(grpc::ServerContext* context,
                                                      const v1::ExtendVoucherRequest* request,
                                                      v1::ExtendVoucherResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller =
-      server::AuthenticateAdmin(*context, admin_ca_, clock_.Now());
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "ExtendVoucher");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
-  absl::Status allowed = server::RequireRole(*caller, {AdminRole::kOperator}, "ExtendVoucher");
-  if (!allowed.ok()) return server::ToGrpcStatus(allowed);
   absl::StatusOr<crypto::EcPublicKey> buyer = voucher::FromWireKey(request->buyer_key());
   if (!buyer.ok()) return server::ToGrpcStatus(Annotate(buyer.status(), "buyer key"));
   absl::Status status = store_.Transact([&](storage::Transaction& tx) -> absl::Status {

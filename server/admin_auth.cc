@@ -38,6 +38,15 @@ absl::StatusOr<AdminCaller> AuthenticateAdmin(const grpc::ServerContext& context
   return AdminCaller{cert->Subject().common_name, role};
 }
 
+absl::StatusOr<AdminCaller> AuthorizeAdmin(const grpc::ServerContext& context,
+                                           const crypto::Certificate& admin_ca, absl::Time now,
+                                           std::initializer_list<pki::AdminRole> allowed,
+                                           absl::string_view rpc) {
+  CUSTODY_ASSIGN_OR_RETURN(AdminCaller caller, AuthenticateAdmin(context, admin_ca, now));
+  CUSTODY_RETURN_IF_ERROR(RequireRole(caller, allowed, rpc));
+  return caller;
+}
+
 absl::Status RequireRole(const AdminCaller& caller, std::initializer_list<pki::AdminRole> allowed,
                          absl::string_view rpc) {
   for (pki::AdminRole role : allowed) {

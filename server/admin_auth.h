@@ -34,6 +34,12 @@ absl::StatusOr<AdminCaller> AuthenticateAdmin(const grpc::ServerContext& context
                                               const crypto::Certificate& admin_ca,
                                               absl::Time now);
 
+// AuthenticateAdmin, then RequireRole: the first lines of every admin RPC.
+absl::StatusOr<AdminCaller> AuthorizeAdmin(const grpc::ServerContext& context,
+                                           const crypto::Certificate& admin_ca, absl::Time now,
+                                           std::initializer_list<pki::AdminRole> allowed,
+                                           absl::string_view rpc);
+
 // PERMISSION_DENIED unless the caller holds one of `allowed`.
 absl::Status RequireRole(const AdminCaller& caller, std::initializer_list<pki::AdminRole> allowed,
                          absl::string_view rpc);

@@ -2,7 +2,10 @@
 
 #include <cstdlib>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
+#include "core/base/hex.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/proto_parse.h"
 #include "core/base/status.h"
@@ -173,6 +176,22 @@ absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& head
                                     ", the hash of the manufacturer key's curve"));
   }
   return manufacturer;
+}
+
+std::string FormatGuid(absl::string_view guid) {
+  const std::string hex = HexEncode(guid);
+  if (hex.size() != 2 * kGuidSize) return hex;
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20));
+}
+
+absl::StatusOr<std::string> ParseGuid(absl::string_view text) {
+  absl::StatusOr<std::string> guid = HexDecode(absl::StrReplaceAll(text, {{"-", ""}}));
+  if (!guid.ok() || guid->size() != kGuidSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", absl::CHexEscape(text), "\" is not a GUID"));
+  }
+  return guid;
 }
 
 absl::StatusOr<v1::OwnershipVoucher> ParseVoucher(absl::string_view bytes) {

@@ -69,6 +69,11 @@ absl::Status ValidateDeviceInfo(const v1::DeviceInfo& info);
 // "voucher.header", "voucher.manufacturer_key").
 absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& header);
 
+// A GUID as text: 8-4-4-4-12 lower-case hex (other lengths: plain hex).
+std::string FormatGuid(absl::string_view guid);
+// Reads FormatGuid's form, with or without dashes. INVALID_ARGUMENT otherwise.
+absl::StatusOr<std::string> ParseGuid(absl::string_view text);
+
 // Parses a serialized voucher: bounded, no unknown fields, counts within limits.
 // Failures name the check "voucher.format".
 absl::StatusOr<v1::OwnershipVoucher> ParseVoucher(absl::string_view bytes);

@@ -55,20 +55,7 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-absl::StatusOr<std::string> ParseGuid(const std::string& text) {
-  absl::StatusOr<std::string> guid = HexDecode(absl::StrReplaceAll(text, {{"-", ""}}));
-  if (!guid.ok() || guid->size() != voucher::kGuidSize) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a GUID"));
-  }
-  return guid;
-}
 
-std::string FormatGuid(absl::string_view guid) {
-  const std::string hex = HexEncode(guid);
-  if (hex.size() != 32) return hex;
-  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
-                      hex.substr(16, 4), "-", hex.substr(20));
-}
 
 absl::Status RunAdminCredential(const ParsedCommand& command, Env& env) {
   CUSTODY_ASSIGN_OR_RETURN(pki::AdminRole role, pki::ParseAdminRole(*command.Get("role")));
@@ -95,7 +82,7 @@ absl::Status RunList(const ParsedCommand& command, Env& env) {
     SetDeadline(context);
     CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->ListVouchers(&context, request, &response)));
     for (const v1::VoucherSummary& summary : response.vouchers()) {
-      env.out << FormatGuid(summary.guid()) << "  " << summary.model() << "  " << summary.serial()
+      env.out << voucher::FormatGuid(summary.guid()) << "  " << summary.model() << "  " << summary.serial()
               << "  " << summary.state() << "  entries=" << summary.entries() << "\n";
     }
     total += response.vouchers_size();
@@ -107,14 +94,14 @@ absl::Status RunList(const ParsedCommand& command, Env& env) {
 
 absl::Status RunShow(const ParsedCommand& command, Env& env) {
   CUSTODY_ASSIGN_OR_RETURN(auto stub, Connect(command));
-  CUSTODY_ASSIGN_OR_RETURN(std::string guid, ParseGuid(command.args[0]));
+  CUSTODY_ASSIGN_OR_RETURN(std::string guid, voucher::ParseGuid(command.args[0]));
   v1::GetVoucherRequest request;
   request.set_guid(guid);
   v1::GetVoucherResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
   CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->GetVoucher(&context, request, &response)));
-  env.out << "guid:    " << FormatGuid(response.summary().guid())
+  env.out << "guid:    " << voucher::FormatGuid(response.summary().guid())
           << "\nmodel:   " << response.summary().model()
           << "\nserial:  " << response.summary().serial()
           << "\nstate:   " << response.summary().state()
@@ -124,7 +111,7 @@ absl::Status RunShow(const ParsedCommand& command, Env& env) {
 }
 
 absl::Status RunExtend(const ParsedCommand& command, Env& env) {
-  CUSTODY_ASSIGN_OR_RETURN(std::string guid, ParseGuid(command.args[0]));
+  CUSTODY_ASSIGN_OR_RETURN(std::string guid, voucher::ParseGuid(command.args[0]));
   CUSTODY_ASSIGN_OR_RETURN(std::string pem,
                            ReadFileBounded(*command.Get("to"), crypto::kMaxPublicKeyPemSize));
   absl::StatusOr<crypto::EcPublicKey> buyer = crypto::EcPublicKey::FromSpkiPem(pem);
@@ -139,7 +126,7 @@ absl::Status RunExtend(const ParsedCommand& command, Env& env) {
   CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->ExtendVoucher(&context, request, &response)));
   CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(*command.Get("out"), response.voucher_text(), 0644,
                                               WriteMode::kCreateNew));
-  env.out << "extended " << FormatGuid(guid) << " to SHA256:" << HexEncode(buyer->Fingerprint())
+  env.out << "extended " << voucher::FormatGuid(guid) << " to SHA256:" << HexEncode(buyer->Fingerprint())
           << "; wrote " << *command.Get("out") << "\n";
   return absl::OkStatus();
 }

@@ -39,12 +39,6 @@ using json = nlohmann::ordered_json;
 constexpr size_t kMaxVouchersPerFile = 100000;
 constexpr size_t kMaxTrustRoots = 64;
 
-std::string FormatGuid(absl::string_view guid) {
-  const std::string hex = HexEncode(guid);
-  if (hex.size() != 32) return hex;
-  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
-                      hex.substr(16, 4), "-", hex.substr(20));
-}
 
 std::string KeyId(const crypto::EcPublicKey& key) {
   return absl::StrCat("SHA256:", HexEncode(key.Fingerprint()));
@@ -90,7 +84,7 @@ std::string VoucherName(const std::vector<v1::OwnershipVoucher>& all, size_t ind
   if (all.size() == 1) name = "voucher";
   if (ParseStrict(all[index].header(), voucher::kMaxHeaderSize, "header", &header).ok() &&
       header.guid().value().size() == voucher::kGuidSize) {
-    absl::StrAppend(&name, " ", FormatGuid(header.guid().value()));
+    absl::StrAppend(&name, " ", voucher::FormatGuid(header.guid().value()));
   }
   return name;
 }
@@ -99,7 +93,7 @@ json DescribeVerified(const v1::OwnershipVoucher& voucher,
                       const voucher::VerifiedVoucher& verified) {
   const v1::DeviceInfo& info = verified.header.device_info();
   json out;
-  out["guid"] = FormatGuid(verified.guid());
+  out["guid"] = voucher::FormatGuid(verified.guid());
   out["model"] = info.model();
   out["serial"] = info.serial();
   out["mud_url"] = info.mud_url();
@@ -306,7 +300,7 @@ absl::Status RunSample(const ParsedCommand& command, Env& env) {
           << "  voucher-0.pem ...          the voucher after 0, 1, 2 extensions\n"
           << "  voucher.pem                the final voucher (current owner: owner"
           << set.owner_keys.size() << ")\n"
-          << "guid " << FormatGuid(guid) << "\n";
+          << "guid " << voucher::FormatGuid(guid) << "\n";
   return absl::OkStatus();
 }
 
