@@ -10,6 +10,7 @@
 #include "core/base/file_util.h"
 #include "core/base/status.h"
 #include "core/crypto/x509_issue.h"
+#include "core/crypto/x509_verify.h"
 
 namespace custody::pki {
 namespace {
@@ -81,14 +82,14 @@ absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir,
 
 namespace {
 
-// True when `cert` can keep serving: issued by `ca`, for this key, far enough from
-// expiry, with the configured names.
+// True when `cert` can keep serving: chains to `ca` now, is for this key, is far
+// enough from expiry, and carries the configured names.
 bool ServerCertificateUsable(const crypto::Certificate& cert, const crypto::EcPrivateKey& key,
                              const crypto::Certificate& ca, const ServiceIdentityOptions& options,
                              absl::Time now) {
   absl::StatusOr<crypto::EcPublicKey> cert_key = cert.PublicKey();
   if (!cert_key.ok() || !crypto::SameKey(*cert_key, key.public_key())) return false;
-  if (cert.Issuer().common_name != ca.Subject().common_name) return false;
+  if (!crypto::VerifyCertificateChain(cert, {}, {ca}, now).ok()) return false;
   if (cert.NotAfter() - options.renew_before < now) return false;
   std::vector<std::string> wanted;
   for (const std::string& name : options.dns_names) wanted.push_back("DNS:" + name);

@@ -108,6 +108,21 @@ TEST_F(ServiceIdentityTest, ServerCertificateIsRenewedBeforeItExpires) {
                   .ok());
 }
 
+TEST_F(ServiceIdentityTest, ServerCertificateNotSignedByTheTlsCaIsReplaced) {
+  absl::StatusOr<ServiceIdentity> first = Load();
+  ASSERT_TRUE(first.ok());
+  // A CA with the same name but another key, as after a restore from the wrong backup.
+  for (const char* name : {"tls-ca.key", "tls-ca.pem"}) {
+    ASSERT_EQ(::unlink(absl::StrCat(dir_, "/", name).c_str()), 0);
+  }
+  absl::StatusOr<ServiceIdentity> second = Load();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_NE(second->server_certificate.der(), first->server_certificate.der());
+  EXPECT_TRUE(crypto::VerifyCertificateChain(second->server_certificate, {}, {second->tls_ca},
+                                             clock_.Now())
+                  .ok());
+}
+
 TEST_F(ServiceIdentityTest, ServerCertificateFollowsConfiguredNames) {
   ASSERT_TRUE(Load().ok());
   options_.dns_names = {"localhost", "factory-7.example.com"};

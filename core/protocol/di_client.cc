@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/proto_parse.h"
 #include "core/base/status.h"
+#include "core/crypto/constant_time.h"
 #include "core/crypto/curve.h"
 #include "core/crypto/signed_payload.h"
 #include "core/crypto/x509_certificate.h"
@@ -127,8 +128,9 @@ absl::StatusOr<v1::DiRequest> DiClientSession::HandleCredentials(
   const v1::Hash expected_chain_hash =
       voucher::MakeHash(crypto::CurveHash(manufacturer_key->curve()),
                         voucher::DeviceChainBytes(credentials.device_certificate_chain()));
-  if (expected_chain_hash.SerializeAsString() !=
-      header.device_certificate_chain_hash().SerializeAsString()) {
+  const v1::Hash& header_chain_hash = header.device_certificate_chain_hash();
+  if (header_chain_hash.algorithm() != expected_chain_hash.algorithm() ||
+      !crypto::ConstantTimeEquals(header_chain_hash.value(), expected_chain_hash.value())) {
     return Fail(absl::StatusCode::kInvalidArgument, "di.device_certificate",
                 "the certificate chain does not match the header's chain hash");
   }
