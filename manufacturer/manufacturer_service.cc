@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/hex.h"
 #include "core/base/status.h"
+#include "core/protocol/support_declaration.h"
 #include "core/voucher/voucher_build.h"
 #include "core/voucher/voucher_format.h"
 #include "core/voucher/voucher_text.h"
@@ -112,6 +113,24 @@ grpc::Status DeviceInitializationService::Initialize(
       previous);
 }
 
+grpc::Status SupportDeclarationService::GetSupportDeclaration(
+    grpc::ServerContext* /*context*/, const v1::GetSupportDeclarationRequest* request,
+    v1::GetSupportDeclarationResponse* response) {
+  absl::Status known = models_.Lookup(request->model()).status();
+  if (!known.ok()) return server::ToGrpcStatus(known);
+  absl::Status status = store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(storage::SupportDeclarationRecord record,
+                             tx.support().Current(request->model()));
+    if (!response->mutable_signed_declaration()->ParseFromString(record.signed_declaration)) {
+      return absl::DataLossError("the stored support declaration does not parse");
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return server::ToGrpcStatus(status);
+  *response->mutable_manufacturer_key() = voucher::ToWireKey(voucher_key_);
+  return grpc::Status::OK;
+}
+
 grpc::Status ManufacturerAdminService::ListVouchers(grpc::ServerContext* context,
                                                     const v1::ListVouchersRequest* request,
                                                     v1::ListVouchersResponse* response) {
@@ -179,6 +198,25 @@ grpc::Status ManufacturerAdminService::ExtendVoucher(grpc::ServerContext* contex
     return absl::OkStatus();
   });
   return server::ToGrpcStatus(status);
+}
+
+grpc::Status ManufacturerAdminService::DeclareSupport(grpc::ServerContext* context,
+                                                      const v1::DeclareSupportRequest* request,
+                                                      v1::DeclareSupportResponse* response) {
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "DeclareSupport");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  absl::Status known = models_.Lookup(request->model()).status();
+  if (!known.ok()) return server::ToGrpcStatus(known);
+  protocol::SupportChange change;
+  change.model = request->model();
+  change.security_updates_until = request->security_updates_until();
+  change.disclosure_policy_url = request->disclosure_policy_url();
+  absl::StatusOr<v1::SignedPayload> declared = protocol::DeclareSupport(
+      store_, voucher_key_, clock_.Now(), caller->AuditActor(), change);
+  if (!declared.ok()) return server::ToGrpcStatus(declared.status());
+  *response->mutable_signed_declaration() = *std::move(declared);
+  return grpc::Status::OK;
 }
 
 }  // namespace custody::manufacturer

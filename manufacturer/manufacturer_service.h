@@ -13,6 +13,7 @@
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/crypto/x509_certificate.h"
+#include "core/crypto/ec_public_key.h"
 #include "core/protocol/di_server.h"
 #include "core/storage/store.h"
 #include "custody/v1/config.pb.h"
@@ -50,12 +51,34 @@ class DeviceInitializationService final : public v1::DeviceInitialization::Servi
   server::StepDeadlines& deadlines_;
 };
 
+// Public, on the device-facing port: a model's support declaration in force.
+class SupportDeclarationService final : public v1::SupportDeclarations::Service {
+ public:
+  SupportDeclarationService(storage::Store& store, const protocol::ModelCatalog& models,
+                            const crypto::EcPublicKey& voucher_key)
+      : store_(store), models_(models), voucher_key_(voucher_key) {}
+
+  grpc::Status GetSupportDeclaration(grpc::ServerContext* context,
+                                     const v1::GetSupportDeclarationRequest* request,
+                                     v1::GetSupportDeclarationResponse* response) override;
+
+ private:
+  storage::Store& store_;
+  const protocol::ModelCatalog& models_;
+  const crypto::EcPublicKey& voucher_key_;
+};
+
 class ManufacturerAdminService final : public v1::ManufacturerAdmin::Service {
  public:
   ManufacturerAdminService(storage::Store& store, Clock& clock,
                            const crypto::EcPrivateKey& voucher_key,
-                           const crypto::Certificate& admin_ca)
-      : store_(store), clock_(clock), voucher_key_(voucher_key), admin_ca_(admin_ca) {}
+                           const crypto::Certificate& admin_ca,
+                           const protocol::ModelCatalog& models)
+      : store_(store),
+        clock_(clock),
+        voucher_key_(voucher_key),
+        admin_ca_(admin_ca),
+        models_(models) {}
 
   grpc::Status ListVouchers(grpc::ServerContext* context, const v1::ListVouchersRequest* request,
                             v1::ListVouchersResponse* response) override;
@@ -64,12 +87,16 @@ class ManufacturerAdminService final : public v1::ManufacturerAdmin::Service {
   grpc::Status ExtendVoucher(grpc::ServerContext* context,
                              const v1::ExtendVoucherRequest* request,
                              v1::ExtendVoucherResponse* response) override;
+  grpc::Status DeclareSupport(grpc::ServerContext* context,
+                              const v1::DeclareSupportRequest* request,
+                              v1::DeclareSupportResponse* response) override;
 
  private:
   storage::Store& store_;
   Clock& clock_;
   const crypto::EcPrivateKey& voucher_key_;
   const crypto::Certificate& admin_ca_;
+  const protocol::ModelCatalog& models_;
 };
 
 }  // namespace custody::manufacturer

@@ -73,9 +73,9 @@ pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,
   return options;
 }
 
-absl::Status ServeUntilSignal(const v1::ServerConfig& config,
-                              const pki::ServiceIdentity& identity, const Services& services) {
-  PrepareProcess();
+absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
+                                            const pki::ServiceIdentity& identity,
+                                            const Services& services) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -93,27 +93,46 @@ absl::Status ServeUntilSignal(const v1::ServerConfig& config,
                            DeviceFacingCredentials(identity));
   CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> admin_creds,
                            AdminCredentials(identity));
-  int device_port = 0;
-  int admin_port = 0;
-  std::unique_ptr<grpc::Server> device =
-      build(config.listen_address(), device_creds, services.device, &device_port);
-  if (device == nullptr || device_port == 0) {
+  RunningServers running;
+  running.device = build(config.listen_address(), device_creds, services.device,
+                         &running.device_port);
+  if (running.device == nullptr || running.device_port == 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot listen on ", config.listen_address()));
   }
-  std::unique_ptr<grpc::Server> admin =
-      build(config.admin_listen_address(), admin_creds, services.admin, &admin_port);
-  if (admin == nullptr || admin_port == 0) {
-    device->Shutdown();
+  running.admin = build(config.admin_listen_address(), admin_creds, services.admin,
+                        &running.admin_port);
+  if (running.admin == nullptr || running.admin_port == 0) {
+    running.device->Shutdown();
     return absl::FailedPreconditionError(
         absl::StrCat("cannot listen on ", config.admin_listen_address()));
   }
-  std::fprintf(stderr, "custody: serving devices on port %d, admin on port %d\n", device_port,
-               admin_port);
+  return running;
+}
+
+void RunningServers::Shutdown(absl::Duration grace) {
+  const auto deadline = std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace);
+  if (device != nullptr) device->Shutdown(deadline);
+  if (admin != nullptr) admin->Shutdown(deadline);
+  if (device != nullptr) device->Wait();
+  if (admin != nullptr) admin->Wait();
+}
+
+absl::Status ServeUntilSignal(const v1::ServerConfig& config,
+                              const pki::ServiceIdentity& identity, const Services& services) {
+  PrepareProcess();
+  CUSTODY_ASSIGN_OR_RETURN(RunningServers running, StartServers(config, identity, services));
+  std::fprintf(stderr, "custody: serving devices on port %d, admin on port %d\n",
+               running.device_port, running.admin_port);
   if (!config.ports_file().empty()) {
-    CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(
-        config.ports_file(), absl::StrCat("device=", device_port, "\nadmin=", admin_port, "\n"),
-        0644));
+    absl::Status written = WriteFileAtomically(
+        config.ports_file(),
+        absl::StrCat("device=", running.device_port, "\nadmin=", running.admin_port, "\n"),
+        0644);
+    if (!written.ok()) {
+      running.Shutdown(absl::ZeroDuration());
+      return written;
+    }
   }
 
   const sigset_t set = TerminationSignals();
@@ -121,12 +140,7 @@ absl::Status ServeUntilSignal(const v1::ServerConfig& config,
   sigwait(&set, &signal_number);
   std::fprintf(stderr, "custody: signal %d, shutting down (grace %lld s)\n", signal_number,
                static_cast<long long>(absl::ToInt64Seconds(kShutdownGrace)));
-  const auto deadline =
-      std::chrono::system_clock::now() + absl::ToChronoSeconds(kShutdownGrace);
-  device->Shutdown(deadline);
-  admin->Shutdown(deadline);
-  device->Wait();
-  admin->Wait();
+  running.Shutdown(kShutdownGrace);
   return absl::OkStatus();
 }
 

@@ -7,12 +7,15 @@
 #ifndef CUSTODY_SERVER_SERVE_H_
 #define CUSTODY_SERVER_SERVE_H_
 
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/pki/service_identity.h"
 #include "custody/v1/config.pb.h"
+#include "grpcpp/server.h"
 #include "grpcpp/impl/codegen/service_type.h"
 
 namespace custody::server {
@@ -38,6 +41,23 @@ struct Services {
   std::vector<grpc::Service*> device;
   std::vector<grpc::Service*> admin;
 };
+
+// Both servers, started.
+struct RunningServers {
+  std::unique_ptr<grpc::Server> device;
+  std::unique_ptr<grpc::Server> admin;
+  int device_port = 0;
+  int admin_port = 0;
+  // Stops accepting calls, gives in-flight ones `grace`, then cancels them.
+  void Shutdown(absl::Duration grace);
+};
+
+// Starts both servers with the configuration's limits (what ServeUntilSignal runs;
+// tests use it to serve in-process). FAILED_PRECONDITION when a port cannot be
+// bound.
+absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
+                                            const pki::ServiceIdentity& identity,
+                                            const Services& services);
 
 // Starts both servers, writes the ports file if configured, serves until SIGTERM
 // or SIGINT, then shuts down gracefully. FAILED_PRECONDITION when a port cannot

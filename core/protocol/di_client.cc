@@ -15,8 +15,6 @@
 namespace custody::protocol {
 namespace {
 
-constexpr size_t kMaxSupportDeclarationSize = 4096;
-
 absl::Status Fail(absl::StatusCode code, absl::string_view check, absl::string_view detail) {
   return CheckFailed(code, check, detail);
 }
@@ -26,25 +24,6 @@ bool SameDevice(const v1::DeviceInfo& a, const v1::DeviceInfo& b) {
 }
 
 }  // namespace
-
-absl::StatusOr<v1::SupportDeclaration> VerifySupportDeclaration(
-    const v1::SignedPayload& signed_declaration, const crypto::EcPublicKey& manufacturer_key,
-    absl::string_view model) {
-  absl::StatusOr<absl::string_view> payload =
-      crypto::VerifySignedPayload(signed_declaration, kSupportDeclarationType, manufacturer_key);
-  if (!payload.ok()) {
-    return Fail(payload.status().code(), "di.support_declaration", payload.status().message());
-  }
-  v1::SupportDeclaration declaration;
-  absl::Status parsed =
-      ParseStrict(*payload, kMaxSupportDeclarationSize, "support declaration", &declaration);
-  if (!parsed.ok()) return Fail(parsed.code(), "di.support_declaration", parsed.message());
-  if (declaration.model() != model) {
-    return Fail(absl::StatusCode::kInvalidArgument, "di.support_declaration",
-                "the support declaration is for another model");
-  }
-  return declaration;
-}
 
 DiClientSession::DiClientSession(v1::DeviceInfo device_info,
                                  const crypto::EcPrivateKey& attestation_key,
@@ -136,12 +115,14 @@ absl::StatusOr<v1::DiRequest> DiClientSession::HandleCredentials(
   }
 
   if (credentials.has_support_declaration()) {
-    CUSTODY_ASSIGN_OR_RETURN(
-        v1::SupportDeclaration declaration,
-        VerifySupportDeclaration(credentials.support_declaration(), *manufacturer_key,
-                                 device_info_.model()));
+    absl::StatusOr<v1::SupportDeclaration> declaration = VerifySupportDeclaration(
+        credentials.support_declaration(), *manufacturer_key, device_info_.model());
+    if (!declaration.ok()) {
+      return Fail(declaration.status().code(), "di.support_declaration",
+                  declaration.status().message());
+    }
     credentials_.signed_support_declaration = credentials.support_declaration();
-    credentials_.support_declaration = std::move(declaration);
+    credentials_.support_declaration = *std::move(declaration);
   }
 
   CUSTODY_ASSIGN_OR_RETURN(

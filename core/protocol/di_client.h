@@ -23,13 +23,12 @@
 #include "absl/status/statusor.h"
 #include "core/base/secret_bytes.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/protocol/support_declaration.h"
 #include "custody/v1/common.pb.h"
 #include "custody/v1/manufacturer.pb.h"
 #include "custody/v1/voucher.pb.h"
 
 namespace custody::protocol {
-
-inline constexpr absl::string_view kSupportDeclarationType = "custody.v1.SupportDeclaration";
 
 // What the device keeps after DI.
 struct DiCredentials {
@@ -70,13 +69,6 @@ class DiClientSession {
   State state_ = State::kNew;
   DiCredentials credentials_;
 };
-
-// Checks a signed support declaration against the manufacturer key and model and
-// returns it parsed. di.support_declaration on any failure (the signature's code:
-// UNAUTHENTICATED; a wrong model: INVALID_ARGUMENT).
-absl::StatusOr<v1::SupportDeclaration> VerifySupportDeclaration(
-    const v1::SignedPayload& signed_declaration, const crypto::EcPublicKey& manufacturer_key,
-    absl::string_view model);
 
 }  // namespace custody::protocol
 

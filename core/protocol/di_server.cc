@@ -114,23 +114,10 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   }
   device_info_ = info;
 
-  // A serial already initialised: resume if it is the same device, refuse otherwise.
-  std::optional<storage::VoucherRecord> existing;
-  absl::Status lookup = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
-    absl::StatusOr<storage::VoucherRecord> record =
-        tx.vouchers().GetBySerial(info.model(), info.serial());
-    if (record.ok()) existing = *std::move(record);
-    return record.ok() || record.status().code() == absl::StatusCode::kNotFound
-               ? absl::OkStatus()
-               : record.status();
-  });
-  if (!lookup.ok()) return StoreUnavailable(lookup);
-  if (existing.has_value()) {
-    return Resume(app_start, *device_key, *existing, profile->support_declaration);
-  }
-
   // The device certificate: the manufacturer decides every field; the CSR gives
-  // only the key.
+  // only the key. Made before the store is consulted, so that one write
+  // transaction covers the serial check, the declaration read and the audit event;
+  // when the serial turns out to be taken, the certificate is dropped unsent.
   const absl::Time now = deps_.clock->Now();
   const crypto::Certificate& ca = deps_.keys->device_ca_chain.front();
   crypto::CertificateProfile certificate;
@@ -162,20 +149,49 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
       voucher::DeviceChainHash(deps_.keys->voucher_key->public_key(), chain);
   CUSTODY_ASSIGN_OR_RETURN(std::string header_bytes, voucher::BuildHeaderBytes(header));
 
-  guid_ = std::move(guid);
-  // Recorded before the certificate leaves: an abandoned session still shows.
-  CUSTODY_RETURN_IF_ERROR(Audit(
+  // One transaction: a serial already initialised is resumed (same device) or
+  // refused; otherwise the certificate is recorded before it leaves, so that an
+  // abandoned session still shows.
+  guid_ = guid;
+  const storage::AuditEvent issued = DeviceEvent(
       "di.certificate_issued",
       absl::StrCat("serial number ", device_certificate->SerialHex(), ", key SHA256:",
-                   HexEncode(device_key->Fingerprint()))));
+                   HexEncode(device_key->Fingerprint())));
+  std::optional<storage::VoucherRecord> existing;
+  std::optional<v1::SignedPayload> declaration;
+  absl::Status stored = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
+    existing.reset();
+    declaration.reset();
+    absl::StatusOr<storage::SupportDeclarationRecord> current = tx.support().Current(info.model());
+    if (current.ok()) {
+      v1::SignedPayload signed_declaration;
+      if (!signed_declaration.ParseFromString(current->signed_declaration)) {
+        return absl::DataLossError("a stored support declaration does not parse");
+      }
+      declaration = std::move(signed_declaration);
+    } else if (current.status().code() != absl::StatusCode::kNotFound) {
+      return current.status();
+    }
+    absl::StatusOr<storage::VoucherRecord> record =
+        tx.vouchers().GetBySerial(info.model(), info.serial());
+    if (record.ok()) {
+      existing = *std::move(record);
+      return absl::OkStatus();
+    }
+    if (record.status().code() != absl::StatusCode::kNotFound) return record.status();
+    return tx.audit().Append(issued).status();
+  });
+  if (!stored.ok()) {
+    guid_.clear();
+    return StoreUnavailable(stored);
+  }
+  if (existing.has_value()) return Resume(app_start, *device_key, *existing, declaration);
 
   v1::DiResponse response;
   v1::DiSetCredentials* credentials = response.mutable_set_credentials();
   credentials->set_header(header_bytes);
   for (const crypto::Certificate& cert : chain) credentials->add_device_certificate_chain(cert.der());
-  if (profile->support_declaration.has_value()) {
-    *credentials->mutable_support_declaration() = *profile->support_declaration;
-  }
+  if (declaration.has_value()) *credentials->mutable_support_declaration() = *declaration;
   header_bytes_ = std::move(header_bytes);
   chain_ = std::move(chain);
   state_ = State::kExpectHmac;

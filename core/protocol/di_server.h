@@ -16,7 +16,8 @@
 // voucher.* checks of the header and HMAC.
 //
 // Every certificate issued is audited (di.certificate_issued) before it is sent, so
-// a session abandoned after AppStart still leaves a trace. The DI endpoint issues
+// a session abandoned after AppStart still leaves a trace. The model's support
+// declaration in force (the store's SupportTable) is sent with the credentials. The DI endpoint issues
 // certificates: it must only be reachable by the factory's stations (an
 // authenticated, rate-limited port; docs/di.md, "Trust").
 //
@@ -54,8 +55,6 @@ struct ModelProfile {
   std::string model;
   v1::RendezvousInfo rendezvous_info;
   absl::Duration device_certificate_validity = absl::Hours(24 * 365 * 20);
-  // The support declaration in force, if one was made.
-  std::optional<v1::SignedPayload> support_declaration;
 };
 
 // The models a manufacturer initialises. Implementations are thread-safe.

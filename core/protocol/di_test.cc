@@ -81,11 +81,25 @@ class DiTest : public testing::Test {
     endpoint->set_host("rv.example.com");
     endpoint->set_port(8041);
     endpoint->set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
-    profile.support_declaration = Declaration(*voucher_key_, "gw-100");
     catalog_.Add(profile);
     store_ = storage::NewMemoryStore();
+    StoreDeclaration(Declaration(*voucher_key_, "gw-100"), 1);
     device_key_ = std::make_unique<crypto::EcPrivateKey>(
         *crypto::EcPrivateKey::Generate(crypto::Curve::kP256));
+  }
+
+  // Puts a declaration in the store's support table directly (no audit event, so
+  // that the tests' event counts are DI's alone).
+  void StoreDeclaration(const v1::SignedPayload& signed_declaration, int64_t sequence) {
+    storage::SupportDeclarationRecord record;
+    record.model = "gw-100";
+    record.sequence = sequence;
+    record.security_updates_until = "2031-12-31";
+    record.signed_declaration = signed_declaration.SerializeAsString();
+    record.declared_at = kNow;
+    ASSERT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) { return tx.support().Insert(record); })
+                    .ok());
   }
 
   DiServerDeps Deps() { return DiServerDeps{store_.get(), &clock_, &random_, &keys_, &catalog_}; }
@@ -444,9 +458,7 @@ TEST_F(DiTest, DeviceRefusesACertificateForAnotherKey) {
 
 TEST_F(DiTest, DeviceRefusesASupportDeclarationSignedByAnotherKey) {
   const crypto::EcPrivateKey rogue = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
-  ModelProfile profile = *catalog_.Lookup("gw-100");
-  profile.support_declaration = Declaration(rogue, "gw-100");
-  catalog_.Add(profile);
+  StoreDeclaration(Declaration(rogue, "gw-100"), 2);
   absl::Status status = RunDi(*device_key_, secret_, Info());
   EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(FailedCheck(status), "di.support_declaration");

@@ -1,6 +1,7 @@
 #include "core/storage/memory_store.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <iterator>
 #include <map>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "core/base/status.h"
 #include "core/storage/audit_chain.h"
 #include "core/storage/page_token.h"
+#include "core/storage/support_rules.h"
 
 namespace custody::storage {
 namespace {
@@ -24,14 +26,17 @@ struct State {
   std::map<std::pair<std::string, std::string>, int64_t> by_serial;
   int64_t next_voucher_sequence = 1;
   std::vector<AuditEvent> audit;
+  // (model, sequence) -> declaration.
+  std::map<std::pair<std::string, int64_t>, SupportDeclarationRecord> support;
 };
 
-class MemoryTransaction final : public Transaction, VoucherTable, AuditTable {
+class MemoryTransaction final : public Transaction, VoucherTable, AuditTable, SupportTable {
  public:
   explicit MemoryTransaction(State* state) : state_(state) {}
 
   VoucherTable& vouchers() override { return *this; }
   AuditTable& audit() override { return *this; }
+  SupportTable& support() override { return *this; }
 
   absl::Status Insert(const VoucherRecord& record) override {
     if (record.guid.empty()) return absl::InvalidArgumentError("voucher record has no GUID");
@@ -118,6 +123,23 @@ class MemoryTransaction final : public Transaction, VoucherTable, AuditTable {
       out.push_back(state_->audit[i]);
     }
     return out;
+  }
+
+  absl::Status Insert(const SupportDeclarationRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateSupportRecord(record));
+    if (!state_->support.emplace(std::make_pair(record.model, record.sequence), record).second) {
+      return SupportSequenceTaken(record);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<SupportDeclarationRecord> Current(absl::string_view model) override {
+    // The last key before (model, +infinity) is the model's highest sequence.
+    auto it = state_->support.upper_bound({std::string(model), INT64_MAX});
+    if (it == state_->support.begin()) return NoSupportDeclaration(model);
+    --it;
+    if (it->first.first != model) return NoSupportDeclaration(model);
+    return it->second;
   }
 
  private:

@@ -16,6 +16,7 @@
 #include "core/storage/audit_chain.h"
 #include "core/storage/internal/sqlite.h"
 #include "core/storage/page_token.h"
+#include "core/storage/support_rules.h"
 
 namespace custody::storage {
 namespace {
@@ -50,6 +51,17 @@ constexpr const char* kMigrations[] = {
       hash BLOB NOT NULL
     );
     )sql",
+    // 2: support-period declarations, every one ever made.
+    R"sql(
+    CREATE TABLE support_declarations (
+      model TEXT NOT NULL,
+      sequence INTEGER NOT NULL,
+      security_updates_until TEXT NOT NULL,
+      signed_declaration BLOB NOT NULL,
+      declared_at_us INTEGER NOT NULL,
+      PRIMARY KEY (model, sequence)
+    );
+    )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
@@ -81,12 +93,13 @@ absl::Status UniqueViolation(const absl::Status& status, const VoucherRecord& re
                                                "\" is already stored"));
 }
 
-class SqliteTransaction final : public Transaction, VoucherTable, AuditTable {
+class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, SupportTable {
  public:
   explicit SqliteTransaction(Connection* db) : db_(db) {}
 
   VoucherTable& vouchers() override { return *this; }
   AuditTable& audit() override { return *this; }
+  SupportTable& support() override { return *this; }
 
   absl::Status Insert(const VoucherRecord& record) override {
     if (record.guid.empty()) return absl::InvalidArgumentError("voucher record has no GUID");
@@ -227,6 +240,40 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable {
       events.push_back(std::move(event));
     }
     return events;
+  }
+
+  absl::Status Insert(const SupportDeclarationRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateSupportRecord(record));
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO support_declarations (model, sequence, security_updates_until, "
+                     "signed_declaration, declared_at_us) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(1, record.model));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, record.sequence));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(3, record.security_updates_until));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(4, record.signed_declaration));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(5, absl::ToUnixMicros(record.declared_at)));
+    absl::Status status = stmt->Run();
+    if (status.code() == absl::StatusCode::kAlreadyExists) return SupportSequenceTaken(record);
+    return status;
+  }
+
+  absl::StatusOr<SupportDeclarationRecord> Current(absl::string_view model) override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT model, sequence, security_updates_until, signed_declaration, "
+                     "declared_at_us FROM support_declarations WHERE model = ?1 "
+                     "ORDER BY sequence DESC LIMIT 1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(1, model));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    if (!found) return NoSupportDeclaration(model);
+    SupportDeclarationRecord record;
+    record.model = stmt->ColumnText(0);
+    record.sequence = stmt->ColumnInt64(1);
+    record.security_updates_until = stmt->ColumnText(2);
+    record.signed_declaration = stmt->ColumnBlob(3);
+    record.declared_at = absl::FromUnixMicros(stmt->ColumnInt64(4));
+    return record;
   }
 
  private:

@@ -4,6 +4,7 @@
 
 #include "core/storage/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,7 +113,7 @@ TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(store.status().message()),
-              HasSubstr("schema version 99, newer than this binary's 1"));
+              HasSubstr(absl::StrCat("schema version 99, newer than this binary's ", kSqliteSchemaVersion)));
 }
 
 TEST_F(SqliteStoreTest, ReopeningAppliesNoMigrationTwice) {
@@ -127,6 +128,62 @@ TEST_F(SqliteStoreTest, ReopeningAppliesNoMigrationTwice) {
   ASSERT_TRUE(*(*count)->Step());
   EXPECT_EQ((*count)->ColumnInt64(0), kSqliteSchemaVersion);
   EXPECT_EQ((*count)->ColumnInt64(1), kSqliteSchemaVersion);
+}
+
+TEST_F(SqliteStoreTest, VersionOneDatabaseIsMigratedKeepingItsData) {
+  // A database as schema version 1 left it (the migration as it shipped), with a
+  // voucher in it.
+  const int fd = ::open(path_.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  RawExec(R"sql(
+    CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at_us INTEGER NOT NULL);
+    INSERT INTO schema_migrations (version, applied_at_us) VALUES (1, 0);
+    CREATE TABLE vouchers (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, guid BLOB NOT NULL UNIQUE, model TEXT NOT NULL,
+      serial TEXT NOT NULL, voucher BLOB NOT NULL, state TEXT NOT NULL,
+      created_at_us INTEGER NOT NULL, updated_at_us INTEGER NOT NULL, revision INTEGER NOT NULL,
+      UNIQUE (model, serial));
+    CREATE TABLE audit_log (
+      seq INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, actor TEXT NOT NULL,
+      action TEXT NOT NULL, target TEXT NOT NULL, details TEXT NOT NULL, hash BLOB NOT NULL);
+    INSERT INTO vouchers (guid, model, serial, voucher, state, created_at_us, updated_at_us,
+      revision) VALUES (X'0102', 'gw-100', 'SN-OLD', X'0a0b', 'manufactured', 1, 2, 1);
+  )sql");
+  ASSERT_EQ(::chmod(path_.c_str(), 0600), 0);
+
+  std::unique_ptr<Store> store = Open();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<VoucherRecord> old = absl::InternalError("not run");
+  SupportDeclarationRecord declaration;
+  declaration.model = "gw-100";
+  declaration.sequence = 1;
+  declaration.security_updates_until = "2031-12-31";
+  declaration.signed_declaration = "signed";
+  absl::StatusOr<SupportDeclarationRecord> current = absl::InternalError("not run");
+  ASSERT_TRUE(store
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    old = tx.vouchers().GetBySerial("gw-100", "SN-OLD");
+                    if (absl::Status s = tx.support().Insert(declaration); !s.ok()) return s;
+                    current = tx.support().Current("gw-100");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->guid, "\x01\x02");
+  EXPECT_EQ(old->voucher, "\x0a\x0b");
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_EQ(current->signed_declaration, "signed");
+
+  absl::StatusOr<std::unique_ptr<internal::Connection>> db =
+      internal::Connection::Open(path_, false);
+  ASSERT_TRUE(db.ok());
+  absl::StatusOr<internal::Statement*> versions =
+      (*db)->Prepare("SELECT COUNT(*), MAX(version) FROM schema_migrations");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_TRUE(*(*versions)->Step());
+  EXPECT_EQ((*versions)->ColumnInt64(0), 2);
+  EXPECT_EQ((*versions)->ColumnInt64(1), 2);
 }
 
 TEST_F(SqliteStoreTest, NotADatabaseIsDataLoss) {

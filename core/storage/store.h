@@ -113,11 +113,33 @@ class AuditTable {
   virtual absl::StatusOr<std::vector<AuditEvent>> List(int64_t after, size_t limit) = 0;
 };
 
+// One signed support-period declaration (core/protocol/support_declaration.h). The
+// table keeps every declaration ever made; the one in force is a model's highest
+// sequence.
+struct SupportDeclarationRecord {
+  std::string model;
+  int64_t sequence = 0;                // 1, 2, 3, ... per model.
+  std::string security_updates_until;  // "YYYY-MM-DD", as in the signed payload.
+  std::string signed_declaration;      // The serialized SignedPayload, exact bytes.
+  absl::Time declared_at;
+};
+
+class SupportTable {
+ public:
+  virtual ~SupportTable() = default;
+  // Stores a declaration. ALREADY_EXISTS when the model already has this sequence;
+  // INVALID_ARGUMENT for an empty model or a sequence below 1.
+  virtual absl::Status Insert(const SupportDeclarationRecord& record) = 0;
+  // The model's declaration with the highest sequence. NOT_FOUND when it has none.
+  virtual absl::StatusOr<SupportDeclarationRecord> Current(absl::string_view model) = 0;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;
   virtual VoucherTable& vouchers() = 0;
   virtual AuditTable& audit() = 0;
+  virtual SupportTable& support() = 0;
 };
 
 class Store {

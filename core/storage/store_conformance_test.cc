@@ -314,6 +314,98 @@ TEST_P(StoreConformanceTest, ConcurrentWritersAllLand) {
   EXPECT_EQ(*VerifyAuditChain(*store_), kThreads * kPerThread);
 }
 
+SupportDeclarationRecord Declaration(const std::string& model, int64_t sequence) {
+  SupportDeclarationRecord record;
+  record.model = model;
+  record.sequence = sequence;
+  record.security_updates_until = absl::StrCat("20", 30 + sequence, "-12-31");
+  record.signed_declaration = std::string("\x00signed\xff", 8) + std::to_string(sequence);
+  record.declared_at = kT0 + absl::Seconds(sequence);
+  return record;
+}
+
+TEST_P(StoreConformanceTest, SupportCurrentIsTheHighestSequencePerModel) {
+  absl::StatusOr<SupportDeclarationRecord> none = absl::InternalError("not run");
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    none = tx.support().Current("gw-100");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("gw-100"));
+
+  // Inserted out of order, and another model in between.
+  for (const SupportDeclarationRecord& record :
+       {Declaration("gw-100", 1), Declaration("gw-100", 3), Declaration("gw-10", 7),
+        Declaration("gw-1000", 9), Declaration("gw-100", 2)}) {
+    ASSERT_TRUE(store_->Transact([&](Transaction& tx) { return tx.support().Insert(record); }).ok())
+        << record.model << " " << record.sequence;
+  }
+  absl::StatusOr<SupportDeclarationRecord> current = absl::InternalError("not run");
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    current = tx.support().Current("gw-100");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(current.ok()) << current.status();
+  const SupportDeclarationRecord want = Declaration("gw-100", 3);
+  EXPECT_EQ(current->model, want.model);
+  EXPECT_EQ(current->sequence, 3);
+  EXPECT_EQ(current->security_updates_until, want.security_updates_until);
+  EXPECT_EQ(current->signed_declaration, want.signed_declaration);
+  EXPECT_EQ(current->declared_at, want.declared_at);
+}
+
+TEST_P(StoreConformanceTest, SupportRefusesRepeatsAndBadRecords) {
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    return tx.support().Insert(Declaration("gw-100", 1));
+                  })
+                  .ok());
+  SupportDeclarationRecord repeat = Declaration("gw-100", 1);
+  repeat.signed_declaration = "other";
+  absl::Status status =
+      store_->Transact([&](Transaction& tx) { return tx.support().Insert(repeat); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("already has support declaration 1"));
+
+  SupportDeclarationRecord no_model = Declaration("", 2);
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) { return tx.support().Insert(no_model); }).code(),
+            absl::StatusCode::kInvalidArgument);
+  SupportDeclarationRecord zero = Declaration("gw-100", 0);
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) { return tx.support().Insert(zero); }).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // The stored declaration is untouched.
+  absl::StatusOr<SupportDeclarationRecord> current = absl::InternalError("not run");
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    current = tx.support().Current("gw-100");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->signed_declaration, Declaration("gw-100", 1).signed_declaration);
+}
+
+TEST_P(StoreConformanceTest, SupportInsertRollsBackWithItsTransaction) {
+  absl::Status status = store_->Transact([&](Transaction& tx) -> absl::Status {
+    if (absl::Status s = tx.support().Insert(Declaration("gw-100", 1)); !s.ok()) return s;
+    return absl::AbortedError("changed its mind");
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
+  absl::StatusOr<SupportDeclarationRecord> current = absl::InternalError("not run");
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    current = tx.support().Current("gw-100");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(current.status().code(), absl::StatusCode::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest,
                          testing::Values(Backend{"Memory", &OpenMemory},
                                          Backend{"Sqlite", &OpenSqlite}),

@@ -1,5 +1,6 @@
-// custodyctl admin-credential, and custodyctl manufacturer list | show | extend
-// (the manufacturer's admin API, over mutual TLS).
+// custodyctl admin-credential; custodyctl manufacturer list | show | extend |
+// declare-support (the manufacturer's admin API, over mutual TLS); and custodyctl
+// manufacturer support (public, server-authenticated TLS only).
 
 #include <chrono>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "core/base/status.h"
 #include "core/crypto/ec_public_key.h"
 #include "core/pki/service_identity.h"
+#include "core/protocol/support_declaration.h"
 #include "core/voucher/voucher_format.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -131,6 +133,72 @@ absl::Status RunExtend(const ParsedCommand& command, Env& env) {
   return absl::OkStatus();
 }
 
+absl::Status RunDeclareSupport(const ParsedCommand& command, Env& env) {
+  // Checked here too, so that a typo is reported before any connection is made.
+  v1::SupportDeclaration wanted;
+  wanted.set_model(*command.Get("model"));
+  wanted.set_security_updates_until(*command.Get("until"));
+  wanted.set_disclosure_policy_url(*command.Get("policy-url"));
+  wanted.set_sequence(1);
+  CUSTODY_RETURN_IF_ERROR(protocol::ValidateSupportDeclaration(wanted));
+  CUSTODY_ASSIGN_OR_RETURN(auto stub, Connect(command));
+  v1::DeclareSupportRequest request;
+  request.set_model(wanted.model());
+  request.set_security_updates_until(wanted.security_updates_until());
+  request.set_disclosure_policy_url(wanted.disclosure_policy_url());
+  v1::DeclareSupportResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->DeclareSupport(&context, request, &response)));
+  v1::SupportDeclaration declared;
+  if (!declared.ParseFromString(response.signed_declaration().payload())) {
+    return absl::DataLossError("the service returned a declaration that does not parse");
+  }
+  env.out << "declared: " << declared.model() << " gets security updates until "
+          << declared.security_updates_until() << " (sequence " << declared.sequence()
+          << ", policy " << declared.disclosure_policy_url() << ")\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunSupport(const ParsedCommand& command, Env& env) {
+  std::optional<crypto::EcPublicKey> trusted;
+  if (command.Get("manufacturer-key").has_value()) {
+    CUSTODY_ASSIGN_OR_RETURN(
+        std::string pem,
+        ReadFileBounded(*command.Get("manufacturer-key"), crypto::kMaxPublicKeyPemSize));
+    absl::StatusOr<crypto::EcPublicKey> key = crypto::EcPublicKey::FromSpkiPem(pem);
+    if (!key.ok()) return Annotate(key.status(), *command.Get("manufacturer-key"));
+    trusted = *std::move(key);
+  }
+  CUSTODY_ASSIGN_OR_RETURN(std::string ca, ReadFileBounded(*command.Get("ca"), 64 * 1024));
+  // Public: server authentication only, no client credential.
+  auto stub = v1::SupportDeclarations::NewStub(
+      grpc::CreateChannel(*command.Get("address"), server::ClientCredentials(ca, "", "")));
+  v1::GetSupportDeclarationRequest request;
+  request.set_model(*command.Get("model"));
+  v1::GetSupportDeclarationResponse response;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->GetSupportDeclaration(&context, request, &response)));
+  // Verified against the key the caller trusts; without one, against the key the
+  // service sent, which only shows that the declaration is intact.
+  absl::StatusOr<crypto::EcPublicKey> sent = voucher::FromWireKey(response.manufacturer_key());
+  if (!sent.ok()) return Annotate(sent.status(), "the service's manufacturer key");
+  const crypto::EcPublicKey& key = trusted.has_value() ? *trusted : *sent;
+  CUSTODY_ASSIGN_OR_RETURN(v1::SupportDeclaration declaration,
+                           protocol::VerifySupportDeclaration(response.signed_declaration(), key,
+                                                              *command.Get("model")));
+  env.out << "model:                  " << declaration.model()
+          << "\nsecurity updates until: " << declaration.security_updates_until()
+          << "\ndisclosure policy:      " << declaration.disclosure_policy_url()
+          << "\nsequence:               " << declaration.sequence()
+          << "\nsigned by:              SHA256:" << HexEncode(key.Fingerprint())
+          << (trusted.has_value() ? " (verified against --manufacturer-key)\n"
+                                  : " (the key the service sent; pass --manufacturer-key to "
+                                    "check it against one you trust)\n");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<Command> ManufacturerCommands() {
@@ -158,6 +226,26 @@ std::vector<Command> ManufacturerCommands() {
                           "extend a voucher to a buyer's key and export it (refuses to "
                           "overwrite OUT)"},
               &RunExtend},
+      Command{CommandSpec{"manufacturer declare-support",
+                          With({{"model", true, true},
+                                {"until", true, true},
+                                {"policy-url", true, true}}),
+                          0, 0,
+                          absl::StrCat("--model MODEL --until YYYY-MM-DD --policy-url https://... ",
+                                       kConnectionUsage),
+                          "sign and publish a model's security-update support period (the end "
+                          "date may only move later)"},
+              &RunDeclareSupport},
+      Command{CommandSpec{"manufacturer support",
+                          {{"address", true, true},
+                           {"ca", true, true},
+                           {"model", true, true},
+                           {"manufacturer-key", true, false}},
+                          0, 0,
+                          "--model MODEL --address HOST:PORT --ca TLS-CA.pem "
+                          "[--manufacturer-key VOUCHER.pub]",
+                          "show a model's support declaration (public: no admin credential)"},
+              &RunSupport},
   };
 }
 

@@ -1,0 +1,54 @@
+#include "manufacturer/manufacturer_server.h"
+
+#include <string>
+#include <utility>
+
+#include "core/base/status.h"
+#include "core/storage/sqlite_store.h"
+
+namespace custody::manufacturer {
+
+absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::ManufacturerConfig config,
+                                                                 Clock& clock,
+                                                                 SecureRandom& random) {
+  std::unique_ptr<Manufacturer> m(new Manufacturer());
+  CUSTODY_RETURN_IF_ERROR(server::PrepareServerConfig(*config.mutable_server()));
+  m->config_ = std::move(config);
+  const v1::ManufacturerConfig& c = m->config_;
+  const std::string& dir = c.server().state_dir();
+  const crypto::Curve curve =
+      c.curve() == v1::CURVE_P384 ? crypto::Curve::kP384 : crypto::Curve::kP256;
+  const std::string organization = c.organization().empty() ? "Manufacturer" : c.organization();
+  CUSTODY_ASSIGN_OR_RETURN(
+      m->identity_,
+      pki::LoadOrCreateServiceIdentity(dir, server::IdentityOptions(c.server(), "manufacturer"),
+                                       clock, random));
+  // The manufacturer's own keys: the voucher key and the device CA.
+  CUSTODY_ASSIGN_OR_RETURN(m->voucher_key_, pki::LoadOrCreateKey(dir, "voucher", curve));
+  CUSTODY_ASSIGN_OR_RETURN(
+      m->device_ca_,
+      pki::LoadOrCreateCertificateAuthority(dir, "device-ca",
+                                            {organization + " Device CA", organization, "devices"},
+                                            curve, absl::Hours(24 * 365 * 30), clock, random));
+  CUSTODY_ASSIGN_OR_RETURN(m->catalog_, ConfigModelCatalog::New(c, *m->voucher_key_));
+  CUSTODY_ASSIGN_OR_RETURN(m->store_, storage::OpenSqliteStore(dir + "/manufacturer.db"));
+
+  m->keys_.voucher_key = &*m->voucher_key_;
+  m->keys_.device_ca_key = &m->device_ca_->key;
+  m->keys_.device_ca_chain = {m->device_ca_->certificate};
+  const protocol::DiServerDeps deps{m->store_.get(), &clock, &random, &m->keys_, &*m->catalog_};
+  m->deadlines_ = std::make_unique<server::StepDeadlines>(clock);
+  m->di_ = std::make_unique<DeviceInitializationService>(
+      deps, absl::Seconds(c.server().step_deadline_seconds()), *m->deadlines_);
+  m->support_ = std::make_unique<SupportDeclarationService>(*m->store_, *m->catalog_,
+                                                            m->voucher_key_->public_key());
+  m->admin_ = std::make_unique<ManufacturerAdminService>(*m->store_, clock, *m->voucher_key_,
+                                                         m->identity_->admin_ca, *m->catalog_);
+  return m;
+}
+
+server::Services Manufacturer::services() {
+  return {{di_.get(), support_.get()}, {admin_.get()}};
+}
+
+}  // namespace custody::manufacturer
