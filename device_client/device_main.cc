@@ -11,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/base/text_proto.h"
 #include "device_client/initialize.h"
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
     if (command == "init") {
       status = custody::device::RunInit(config, custody::SystemRandom(), std::cout);
     } else if (command == "status") {
-      status = custody::device::RunStatus(config, std::cout);
+      status = custody::device::RunStatus(config, custody::SystemClock(), std::cout);
     } else {
       std::fprintf(stderr, "custody_device: unknown command \"%s\" (init, status)\n",
                    command.c_str());

@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "core/base/file_util.h"
 #include "core/base/secret_bytes.h"
 #include "core/base/status.h"
@@ -17,6 +19,7 @@
 #include "core/crypto/ec_private_key.h"
 #include "core/crypto/hash.h"
 #include "core/protocol/di_client.h"
+#include "core/protocol/support_declaration.h"
 #include "core/voucher/voucher_format.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
 #include "device_client/credential_store.h"
@@ -147,7 +150,7 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
   return absl::OkStatus();
 }
 
-absl::Status RunStatus(const v1::DeviceConfig& config, std::ostream& out) {
+absl::Status RunStatus(const v1::DeviceConfig& config, Clock& clock, std::ostream& out) {
   CredentialStore store(config.state_dir());
   CUSTODY_ASSIGN_OR_RETURN(v1::DeviceCredential credential, store.Load());
   out << "state:   " << (credential.state() == v1::DeviceCredential::STATE_INITIALIZED
@@ -160,7 +163,14 @@ absl::Status RunStatus(const v1::DeviceConfig& config, std::ostream& out) {
   if (credential.has_support_declaration()) {
     v1::SupportDeclaration declaration;
     if (declaration.ParseFromString(credential.support_declaration().payload())) {
-      out << "support: security updates until " << declaration.security_updates_until() << "\n";
+      const absl::CivilDay today = absl::ToCivilDay(clock.Now(), absl::UTCTimeZone());
+      out << "support: security updates until " << declaration.security_updates_until()
+          << (protocol::SupportStatusOn(declaration, today) == protocol::SupportStatus::kSupported
+                  ? " (supported)"
+                  : " (ended: this device no longer receives security updates)")
+          << "\npolicy:  " << declaration.disclosure_policy_url() << "\n";
+    } else {
+      out << "support: the stored declaration does not parse\n";
     }
   } else {
     out << "support: no declaration received\n";

@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "absl/status/status.h"
+#include "core/base/clock.h"
 #include "core/base/random.h"
 #include "custody/v1/config.pb.h"
 
@@ -21,7 +22,7 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
 
 // Prints state, GUID, model, serial and support end date. NOT_FOUND without a
 // credential.
-absl::Status RunStatus(const v1::DeviceConfig& config, std::ostream& out);
+absl::Status RunStatus(const v1::DeviceConfig& config, Clock& clock, std::ostream& out);
 
 }  // namespace custody::device
 

@@ -79,6 +79,33 @@ ADMIN=(--address "127.0.0.1:$ADMIN_PORT" --ca "$STATE/tls-ca.pem")
 
 check "operator credential" "$CTL" admin-credential --state-dir "$STATE" --name alice --role operator --out "$W/alice"
 check "auditor credential" "$CTL" admin-credential --state-dir "$STATE" --name bob --role auditor --out "$W/bob"
+OPERATOR=(--cert "$W/alice.pem" --key "$W/alice.key")
+PUBLIC=(--address "127.0.0.1:$DEVICE_PORT" --ca "$STATE/tls-ca.pem")
+
+# Support period: declared, extended, never shortened; public to read.
+refuse "no declaration yet" "has no support declaration" "$CTL" manufacturer support --model gw-100 "${PUBLIC[@]}"
+check "declare support" "$CTL" manufacturer declare-support --model gw-100 --until 2030-06-30 \
+  --policy-url https://acme.example/security "${ADMIN[@]}" "${OPERATOR[@]}"
+contains "declaration 1" "until 2030-06-30 (sequence 1"
+check "extend support" "$CTL" manufacturer declare-support --model gw-100 --until 2031-12-31 \
+  --policy-url https://acme.example/security "${ADMIN[@]}" "${OPERATOR[@]}"
+contains "declaration 2" "until 2031-12-31 (sequence 2"
+refuse "shortening refused" "may only move later" "$CTL" manufacturer declare-support --model gw-100 \
+  --until 2031-01-01 --policy-url https://acme.example/security "${ADMIN[@]}" "${OPERATOR[@]}"
+refuse "auditor cannot declare" "auditor" "$CTL" manufacturer declare-support --model gw-100 \
+  --until 2032-01-01 --policy-url https://acme.example/security "${ADMIN[@]}" --cert "$W/bob.pem" --key "$W/bob.key"
+refuse "unknown model" "not configured" "$CTL" manufacturer declare-support --model gw-999 \
+  --until 2032-01-01 --policy-url https://acme.example/security "${ADMIN[@]}" "${OPERATOR[@]}"
+refuse "impossible date refused before connecting" "does not exist" "$CTL" manufacturer declare-support \
+  --model gw-100 --until 2031-02-30 --policy-url https://acme.example/security --address 127.0.0.1:1 \
+  --ca "$STATE/tls-ca.pem" "${OPERATOR[@]}"
+check "public read, verified against the voucher key" "$CTL" manufacturer support --model gw-100 \
+  "${PUBLIC[@]}" --manufacturer-key "$STATE/voucher.pub"
+contains "public read shows the extended date" "security updates until: 2031-12-31"
+contains "public read names the sequence" "sequence:               2"
+check "another key" "$CTL" keygen --out "$W/other"
+refuse "public read against another key fails" "signature" "$CTL" manufacturer support --model gw-100 \
+  "${PUBLIC[@]}" --manufacturer-key "$W/other.pub"
 
 device_config "$W/device1" SN-1
 check "device init" "$DEVICE" --config "$W/device1.textproto" init
@@ -86,6 +113,7 @@ GUID=$(sed -n 's/^initialised: GUID //p' "$W/out")
 check "device status" "$DEVICE" --config "$W/device1.textproto" status
 contains "status shows the GUID" "guid:    $GUID"
 contains "status shows the model" "model:   gw-100"
+contains "status shows the support period in force at DI" "security updates until 2031-12-31"
 refuse "second init refused" "already initialised" "$DEVICE" --config "$W/device1.textproto" init
 device_config "$W/clone" SN-1
 refuse "duplicate serial refused" "di.serial" "$DEVICE" --config "$W/clone.textproto" init
