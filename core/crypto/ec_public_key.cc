@@ -205,6 +205,10 @@ std::string EcPublicKey::ToSpkiPem() const {
   return std::string(internal::BioContents(bio.get()));
 }
 
+absl::string_view EcPublicKey::UncompressedPoint() const {
+  return absl::string_view(*spki_der_).substr(SpkiPrefix(curve_).size());
+}
+
 std::string EcPublicKey::Fingerprint() const { return Sha256(*spki_der_); }
 
 bool SameKey(const EcPublicKey& a, const EcPublicKey& b) {

@@ -50,6 +50,8 @@ class EcPublicKey {
   Curve curve() const { return curve_; }
   // The canonical SubjectPublicKeyInfo DER.
   const std::string& spki_der() const { return *spki_der_; }
+  // The point, uncompressed (0x04 || X || Y): the tail of the canonical SPKI.
+  absl::string_view UncompressedPoint() const;
   std::string ToSpkiPem() const;
   // SHA-256 of the SPKI DER: the key's stable identifier (32 bytes).
   std::string Fingerprint() const;

@@ -155,6 +155,13 @@ std::string Certificate::ToPem() const { return PemOf("CERTIFICATE", *der_); }
 std::string Certificate::Fingerprint() const { return Sha256(*der_); }
 
 absl::StatusOr<EcPublicKey> Certificate::PublicKey() const {
+  // The canonical encoding straight from the DER (no decoder round trip); any
+  // other encoding takes OpenSSL's parse, for its precise refusal.
+  absl::StatusOr<absl::string_view> spki = CertificateSpkiDer(*der_);
+  if (spki.ok()) {
+    absl::StatusOr<EcPublicKey> fast = EcPublicKey::FromSpkiDer(*spki);
+    if (fast.ok()) return fast;
+  }
   const EVP_PKEY* pkey = X509_get0_pubkey(x509_.get());  // Owned by the certificate.
   if (pkey == nullptr) {
     return OpenSslError(absl::StatusCode::kInvalidArgument, "certificate key cannot be decoded");

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/base/hex.h"
 #include "core/base/status.h"
 #include "core/crypto/internal/openssl_util.h"
 #include "core/crypto/internal/x509_name.h"
@@ -99,8 +100,26 @@ UsageExtensions ExtensionsFor(const CertificateProfile& profile) {
   return {};
 }
 
+// Writes the subject key's algorithm, curve and point into the certificate's
+// SubjectPublicKeyInfo fields. Equivalent to X509_set_pubkey, whose OpenSSL 3.0
+// implementation encodes the key and decodes it back through the provider
+// framework (most of the cost of issuing a certificate).
+absl::Status SetSubjectPublicKey(X509* cert, const EcPublicKey& key) {
+  const absl::string_view point = key.UncompressedPoint();
+  unsigned char* encoded = static_cast<unsigned char*>(OPENSSL_memdup(point.data(), point.size()));
+  if (encoded == nullptr) return absl::ResourceExhaustedError("out of memory");
+  const int curve_nid = key.curve() == Curve::kP256 ? NID_X9_62_prime256v1 : NID_secp384r1;
+  if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                             V_ASN1_OBJECT, OBJ_nid2obj(curve_nid), encoded,
+                             static_cast<int>(point.size())) != 1) {
+    OPENSSL_free(encoded);
+    return OpenSslError(absl::StatusCode::kInternal, "setting the certificate's public key failed");
+  }
+  return absl::OkStatus();
+}
+
 // Builds and signs a certificate. `issuer_cert` is null for a self-signed one.
-absl::StatusOr<Certificate> BuildAndSign(const Certificate* issuer_cert,
+absl::StatusOr<IssuedCertificate> BuildAndSign(const Certificate* issuer_cert,
                                          const EcPrivateKey& issuer_key,
                                          const EcPublicKey& subject_key,
                                          const CertificateProfile& profile,
@@ -134,10 +153,10 @@ absl::StatusOr<Certificate> BuildAndSign(const Certificate* issuer_cert,
       ASN1_TIME_set(X509_getm_notBefore(cert.get()), absl::ToTimeT(profile.not_before)) ==
           nullptr ||
       ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(profile.not_after)) ==
-          nullptr ||
-      X509_set_pubkey(cert.get(), subject_key.evp_pkey()) != 1) {
+          nullptr) {
     return OpenSslError(absl::StatusCode::kInternal, "filling the certificate failed");
   }
+  CUSTODY_RETURN_IF_ERROR(SetSubjectPublicKey(cert.get(), subject_key));
 
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer_cert != nullptr ? issuer_cert->x509() : cert.get(), cert.get(),
@@ -166,8 +185,18 @@ absl::StatusOr<Certificate> BuildAndSign(const Certificate* issuer_cert,
   if (X509_sign(cert.get(), issuer_key.evp_pkey(), md) <= 0) {
     return OpenSslError(absl::StatusCode::kInternal, "signing the certificate failed");
   }
-  return Certificate::FromOwnedX509(cert.release());
+  IssuedCertificate issued;
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(cert.get(), &der);
+  if (length <= 0) return OpenSslError(absl::StatusCode::kInternal, "encoding the certificate failed");
+  issued.der.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
+  OPENSSL_free(der);
+  issued.serial_hex = HexEncode(
+      absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial.get())),
+                        static_cast<size_t>(ASN1_STRING_length(serial.get()))));
+  return issued;
 }
+
 
 }  // namespace
 
@@ -181,7 +210,9 @@ absl::StatusOr<Certificate> CreateSelfSignedCa(const EcPrivateKey& key,
   profile.not_after = not_after;
   profile.usage = CertificateUsage::kCertificateAuthority;
   profile.path_length = -1;
-  return BuildAndSign(nullptr, key, key.public_key(), profile, random);
+  CUSTODY_ASSIGN_OR_RETURN(IssuedCertificate issued,
+                           BuildAndSign(nullptr, key, key.public_key(), profile, random));
+  return Certificate::FromDer(issued.der);
 }
 
 absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer,
@@ -189,6 +220,16 @@ absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer,
                                              const EcPublicKey& subject_key,
                                              const CertificateProfile& profile,
                                              SecureRandom& random) {
+  CUSTODY_ASSIGN_OR_RETURN(IssuedCertificate issued,
+                           IssueCertificateDer(issuer, issuer_key, subject_key, profile, random));
+  return Certificate::FromDer(issued.der);
+}
+
+absl::StatusOr<IssuedCertificate> IssueCertificateDer(const Certificate& issuer,
+                                                      const EcPrivateKey& issuer_key,
+                                                      const EcPublicKey& subject_key,
+                                                      const CertificateProfile& profile,
+                                                      SecureRandom& random) {
   if (!issuer.IsCa()) {
     return absl::InvalidArgumentError("issuer certificate is not a certificate authority");
   }

@@ -58,6 +58,21 @@ absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer,
                                              const CertificateProfile& profile,
                                              SecureRandom& random);
 
+// A certificate as issued: its DER and serial number (hex), without the parsed
+// object (parsing it back costs more than issuing it).
+struct IssuedCertificate {
+  std::string der;
+  std::string serial_hex;
+};
+
+// As IssueCertificate, returning only the DER: for issuers that send the
+// certificate on (device initialisation) and have no use for the parsed form.
+absl::StatusOr<IssuedCertificate> IssueCertificateDer(const Certificate& issuer,
+                                                      const EcPrivateKey& issuer_key,
+                                                      const EcPublicKey& subject_key,
+                                                      const CertificateProfile& profile,
+                                                      SecureRandom& random);
+
 // As IssueCertificate for the CSR's key, after checking the CSR's proof of
 // possession (UNAUTHENTICATED when it fails).
 absl::StatusOr<Certificate> IssueCertificateFromRequest(const Certificate& issuer,

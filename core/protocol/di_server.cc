@@ -125,7 +125,7 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   certificate.not_before = std::max(now - absl::Hours(1), ca.NotBefore());
   certificate.not_after = std::min(now + profile->device_certificate_validity, ca.NotAfter());
   certificate.usage = crypto::CertificateUsage::kDeviceAttestation;
-  absl::StatusOr<crypto::Certificate> device_certificate = crypto::IssueCertificate(
+  absl::StatusOr<crypto::IssuedCertificate> device_certificate = crypto::IssueCertificateDer(
       ca, *deps_.keys->device_ca_key, *device_key, certificate, *deps_.random);
   if (!device_certificate.ok()) {
     return Fail(absl::StatusCode::kFailedPrecondition, "di.manufacturer",
@@ -133,9 +133,8 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
                              "device CA valid?): ",
                              device_certificate.status().message()));
   }
-  std::vector<crypto::Certificate> chain = {*device_certificate};
-  chain.insert(chain.end(), deps_.keys->device_ca_chain.begin(),
-               deps_.keys->device_ca_chain.end());
+  std::vector<std::string> chain = {device_certificate->der};
+  for (const crypto::Certificate& cert : deps_.keys->device_ca_chain) chain.push_back(cert.der());
 
   CUSTODY_ASSIGN_OR_RETURN(std::string guid, deps_.random->Bytes(voucher::kGuidSize));
   v1::VoucherHeader header;
@@ -155,7 +154,7 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   guid_ = guid;
   const storage::AuditEvent issued = DeviceEvent(
       "di.certificate_issued",
-      absl::StrCat("serial number ", device_certificate->SerialHex(), ", key SHA256:",
+      absl::StrCat("serial number ", device_certificate->serial_hex, ", key SHA256:",
                    HexEncode(device_key->Fingerprint())));
   std::optional<storage::VoucherRecord> existing;
   std::optional<v1::SignedPayload> declaration;
@@ -190,7 +189,7 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   v1::DiResponse response;
   v1::DiSetCredentials* credentials = response.mutable_set_credentials();
   credentials->set_header(header_bytes);
-  for (const crypto::Certificate& cert : chain) credentials->add_device_certificate_chain(cert.der());
+  for (const std::string& der : chain) credentials->add_device_certificate_chain(der);
   if (declaration.has_value()) *credentials->mutable_support_declaration() = *declaration;
   header_bytes_ = std::move(header_bytes);
   chain_ = std::move(chain);

@@ -114,7 +114,7 @@ class DiServerSession {
   std::string guid_;
   v1::DeviceInfo device_info_;
   std::string header_bytes_;
-  std::vector<crypto::Certificate> chain_;
+  std::vector<std::string> chain_;  // DER, leaf first.
   // Set when resuming: the HMAC the stored voucher carries.
   std::optional<v1::Hash> stored_hmac_;
 };

@@ -23,10 +23,25 @@ absl::StatusOr<std::string> BuildHeaderBytes(const v1::VoucherHeader& header) {
   return bytes;
 }
 
+namespace {
+
+std::vector<std::string> DersOf(const std::vector<crypto::Certificate>& chain) {
+  std::vector<std::string> ders;
+  ders.reserve(chain.size());
+  for (const crypto::Certificate& cert : chain) ders.push_back(cert.der());
+  return ders;
+}
+
+}  // namespace
+
 v1::Hash DeviceChainHash(const crypto::EcPublicKey& manufacturer_key,
                          const std::vector<crypto::Certificate>& chain) {
-  google::protobuf::RepeatedPtrField<std::string> ders;
-  for (const crypto::Certificate& cert : chain) *ders.Add() = cert.der();
+  return DeviceChainHash(manufacturer_key, DersOf(chain));
+}
+
+v1::Hash DeviceChainHash(const crypto::EcPublicKey& manufacturer_key,
+                         const std::vector<std::string>& chain_der) {
+  google::protobuf::RepeatedPtrField<std::string> ders(chain_der.begin(), chain_der.end());
   return MakeHash(crypto::CurveHash(manufacturer_key.curve()), DeviceChainBytes(ders));
 }
 
@@ -60,13 +75,16 @@ absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher,
 absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
     std::string header_bytes, v1::Hash header_hmac,
     const std::vector<crypto::Certificate>& device_chain) {
+  return CreateVoucher(std::move(header_bytes), std::move(header_hmac), DersOf(device_chain));
+}
+
+absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(std::string header_bytes, v1::Hash header_hmac,
+                                                   const std::vector<std::string>& device_chain_der) {
   v1::OwnershipVoucher voucher;
   voucher.set_protocol_version(kVoucherProtocolVersion);
   voucher.set_header(std::move(header_bytes));
   *voucher.mutable_header_hmac() = std::move(header_hmac);
-  for (const crypto::Certificate& cert : device_chain) {
-    voucher.add_device_certificate_chain(cert.der());
-  }
+  for (const std::string& der : device_chain_der) voucher.add_device_certificate_chain(der);
   CUSTODY_RETURN_IF_ERROR(VerifyVoucher(voucher, VerifyOptions{}).status());
   return voucher;
 }

@@ -32,6 +32,9 @@ absl::StatusOr<std::string> BuildHeaderBytes(const v1::VoucherHeader& header);
 // manufacturer key's curve.
 v1::Hash DeviceChainHash(const crypto::EcPublicKey& manufacturer_key,
                          const std::vector<crypto::Certificate>& chain);
+// The same over the certificates' DER.
+v1::Hash DeviceChainHash(const crypto::EcPublicKey& manufacturer_key,
+                         const std::vector<std::string>& chain_der);
 
 // HMAC of `header_bytes` under the device secret, with the hash of the device
 // attestation key's curve (device side, during DI).
@@ -50,6 +53,9 @@ absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher,
 absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
     std::string header_bytes, v1::Hash header_hmac,
     const std::vector<crypto::Certificate>& device_chain);
+// The same over the certificates' DER.
+absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(std::string header_bytes, v1::Hash header_hmac,
+                                                   const std::vector<std::string>& device_chain_der);
 
 struct ExtendOptions {
   // Free bytes for the signer (OVEExtra), at most kMaxExtraSize.
