@@ -233,25 +233,26 @@ struct DerElement {
 };
 
 absl::StatusOr<DerElement> ReadDerElement(ByteReader& reader, absl::string_view all,
-                                          uint8_t expected_tag, absl::string_view what) {
+                                          uint8_t expected_tag, absl::string_view what,
+                                          absl::string_view structure = "certificate") {
   const size_t start = reader.offset();
   CUSTODY_ASSIGN_OR_RETURN(uint8_t tag, reader.ReadU8(what));
   if (tag != expected_tag) {
-    return absl::InvalidArgumentError(absl::StrCat("certificate ", what, ": unexpected tag ",
+    return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": unexpected tag ",
                                                    static_cast<int>(tag)));
   }
   CUSTODY_ASSIGN_OR_RETURN(uint8_t first, reader.ReadU8(what));
   size_t length = first;
   if (first == 0x81) {
     CUSTODY_ASSIGN_OR_RETURN(uint8_t b, reader.ReadU8(what));
-    if (b < 0x80) return absl::InvalidArgumentError(absl::StrCat("certificate ", what, ": non-minimal length"));
+    if (b < 0x80) return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": non-minimal length"));
     length = b;
   } else if (first == 0x82) {
     CUSTODY_ASSIGN_OR_RETURN(uint16_t b, reader.ReadU16(what));
-    if (b < 0x100) return absl::InvalidArgumentError(absl::StrCat("certificate ", what, ": non-minimal length"));
+    if (b < 0x100) return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": non-minimal length"));
     length = b;
   } else if (first >= 0x80) {
-    return absl::InvalidArgumentError(absl::StrCat("certificate ", what, ": unsupported length form"));
+    return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": unsupported length form"));
   }
   CUSTODY_ASSIGN_OR_RETURN(absl::string_view contents, reader.ReadBytes(length, what));
   return DerElement{tag, contents, all.substr(start, reader.offset() - start)};
@@ -284,6 +285,137 @@ absl::StatusOr<absl::string_view> CertificateSpkiDer(absl::string_view der) {
       DerElement spki,
       ReadDerElement(fields, tbs.contents, kSequence, "subjectPublicKeyInfo"));
   return spki.whole;
+}
+
+namespace {
+
+// DER of the OIDs a request may use.
+constexpr absl::string_view kOidEcdsaWithSha256("\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02", 10);
+constexpr absl::string_view kOidEcdsaWithSha384("\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x03", 10);
+constexpr absl::string_view kOidCommonName("\x06\x03\x55\x04\x03", 5);
+constexpr absl::string_view kOidOrganization("\x06\x03\x55\x04\x0a", 5);
+constexpr absl::string_view kOidOrganizationalUnit("\x06\x03\x55\x04\x0b", 5);
+constexpr absl::string_view kRequest = "CSR";
+
+// Reads CN, O and OU from a Name (SEQUENCE OF SET OF {OID, string}). Each may
+// appear once; other attributes are skipped. The strings must be UTF8String,
+// PrintableString or IA5String, and CN, O and OU printable ASCII.
+absl::StatusOr<DistinguishedName> ReadName(absl::string_view name_contents) {
+  DistinguishedName name;
+  bool seen[3] = {false, false, false};
+  ByteReader rdns(name_contents);
+  while (rdns.remaining() > 0) {
+    CUSTODY_ASSIGN_OR_RETURN(DerElement rdn,
+                             ReadDerElement(rdns, name_contents, 0x31, "subject RDN", kRequest));
+    ByteReader attributes(rdn.contents);
+    while (attributes.remaining() > 0) {
+      CUSTODY_ASSIGN_OR_RETURN(
+          DerElement attribute,
+          ReadDerElement(attributes, rdn.contents, 0x30, "subject attribute", kRequest));
+      ByteReader parts(attribute.contents);
+      CUSTODY_ASSIGN_OR_RETURN(
+          DerElement type,
+          ReadDerElement(parts, attribute.contents, 0x06, "subject attribute type", kRequest));
+      CUSTODY_ASSIGN_OR_RETURN(uint8_t value_tag, ByteReader(parts).ReadU8("subject value"));
+      if (value_tag != 0x0c && value_tag != 0x13 && value_tag != 0x16) {
+        return absl::InvalidArgumentError("CSR subject value is not a UTF8, printable or IA5 string");
+      }
+      CUSTODY_ASSIGN_OR_RETURN(
+          DerElement value,
+          ReadDerElement(parts, attribute.contents, value_tag, "subject value", kRequest));
+      CUSTODY_RETURN_IF_ERROR(parts.ExpectEnd("the CSR subject attribute"));
+      int index = -1;
+      std::string* field = nullptr;
+      if (type.whole == kOidCommonName) {
+        index = 0;
+        field = &name.common_name;
+      } else if (type.whole == kOidOrganization) {
+        index = 1;
+        field = &name.organization;
+      } else if (type.whole == kOidOrganizationalUnit) {
+        index = 2;
+        field = &name.organizational_unit;
+      }
+      if (field == nullptr) continue;
+      if (seen[index]) return absl::InvalidArgumentError("CSR subject repeats an attribute");
+      for (char c : value.contents) {
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
+          return absl::InvalidArgumentError(
+              "CSR subject CN, O or OU has a character outside printable ASCII");
+        }
+      }
+      seen[index] = true;
+      field->assign(value.contents.data(), value.contents.size());
+    }
+  }
+  return name;
+}
+
+}  // namespace
+
+absl::StatusOr<RequestParts> ReadRequestParts(absl::string_view der) {
+  CUSTODY_RETURN_IF_ERROR(CheckDerSize(der, "CSR"));
+  ByteReader outer(der);
+  CUSTODY_ASSIGN_OR_RETURN(DerElement request,
+                           ReadDerElement(outer, der, 0x30, "CertificationRequest", kRequest));
+  CUSTODY_RETURN_IF_ERROR(outer.ExpectEnd("the CSR"));
+  ByteReader parts(request.contents);
+  CUSTODY_ASSIGN_OR_RETURN(
+      DerElement info,
+      ReadDerElement(parts, request.contents, 0x30, "CertificationRequestInfo", kRequest));
+  CUSTODY_ASSIGN_OR_RETURN(
+      DerElement algorithm,
+      ReadDerElement(parts, request.contents, 0x30, "signatureAlgorithm", kRequest));
+  CUSTODY_ASSIGN_OR_RETURN(DerElement signature,
+                           ReadDerElement(parts, request.contents, 0x03, "signature", kRequest));
+  CUSTODY_RETURN_IF_ERROR(parts.ExpectEnd("the CSR"));
+
+  RequestParts out;
+  out.signed_bytes = info.whole;
+  ByteReader fields(info.contents);
+  CUSTODY_ASSIGN_OR_RETURN(DerElement version,
+                           ReadDerElement(fields, info.contents, 0x02, "version", kRequest));
+  if (version.contents != absl::string_view("\x00", 1)) {
+    return absl::InvalidArgumentError("CSR version is not 1 (encoded 0)");
+  }
+  CUSTODY_ASSIGN_OR_RETURN(DerElement subject,
+                           ReadDerElement(fields, info.contents, 0x30, "subject", kRequest));
+  CUSTODY_ASSIGN_OR_RETURN(out.subject, ReadName(subject.contents));
+  CUSTODY_ASSIGN_OR_RETURN(
+      DerElement spki,
+      ReadDerElement(fields, info.contents, 0x30, "subjectPKInfo", kRequest));
+  out.spki_der = spki.whole;
+  CUSTODY_RETURN_IF_ERROR(
+      ReadDerElement(fields, info.contents, 0xa0, "attributes", kRequest).status());
+  CUSTODY_RETURN_IF_ERROR(fields.ExpectEnd("the CSR's CertificationRequestInfo"));
+
+  // ecdsa-with-SHA256 or -SHA384, parameters absent.
+  if (algorithm.contents == kOidEcdsaWithSha256) {
+    out.hash = HashAlgorithm::kSha256;
+  } else if (algorithm.contents == kOidEcdsaWithSha384) {
+    out.hash = HashAlgorithm::kSha384;
+  } else {
+    return absl::InvalidArgumentError(
+        "CSR signature algorithm is not ecdsa-with-SHA256 or ecdsa-with-SHA384");
+  }
+  if (signature.contents.empty() || signature.contents[0] != '\0') {
+    return absl::InvalidArgumentError("CSR signature BIT STRING has unused bits");
+  }
+  out.signature_der = signature.contents.substr(1);
+  return out;
+}
+
+absl::Status VerifyRequestSignature(const RequestParts& parts, const EcPublicKey& key) {
+  if (parts.hash != CurveHash(key.curve())) {
+    return absl::InvalidArgumentError(
+        "CSR signature hash does not match the key's curve (P-256: SHA-256, P-384: SHA-384)");
+  }
+  absl::Status verified = EcdsaVerify(key, parts.signed_bytes, parts.signature_der);
+  if (!verified.ok()) {
+    return absl::UnauthenticatedError(
+        "CSR signature does not verify with its own key (no proof of possession)");
+  }
+  return absl::OkStatus();
 }
 
 std::string CertificatesToPem(const std::vector<Certificate>& certificates) {

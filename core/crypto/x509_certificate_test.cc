@@ -204,5 +204,77 @@ TEST(CertificateRequestTest, MalformedDerIsRefused) {
               HasSubstr("CSR is not valid DER"));
 }
 
+// The DER walk of the DI hot path agrees with OpenSSL on well-formed requests
+// and refuses every truncation and tampering with a precise error.
+TEST(RequestPartsTest, AgreesWithOpenSslOnBothCurves) {
+  for (Curve curve : {Curve::kP256, Curve::kP384}) {
+    const EcPrivateKey key = *EcPrivateKey::Generate(curve);
+    const CertificateRequest csr = *CertificateRequest::Create(key, {"SN-7", "Acme", "gw-100"});
+    absl::StatusOr<RequestParts> parts = ReadRequestParts(csr.der());
+    ASSERT_TRUE(parts.ok()) << parts.status();
+    EXPECT_EQ(parts->subject.common_name, "SN-7");
+    EXPECT_EQ(parts->subject.organization, "Acme");
+    EXPECT_EQ(parts->subject.organizational_unit, "gw-100");
+    EXPECT_EQ(parts->hash, CurveHash(curve));
+    absl::StatusOr<EcPublicKey> walked = EcPublicKey::FromSpkiDer(parts->spki_der);
+    ASSERT_TRUE(walked.ok()) << walked.status();
+    EXPECT_TRUE(SameKey(*walked, key.public_key()));
+    EXPECT_TRUE(VerifyRequestSignature(*parts, *walked).ok());
+  }
+}
+
+TEST(RequestPartsTest, TamperingAndTruncationAreRefused) {
+  const EcPrivateKey key = *EcPrivateKey::Generate(Curve::kP256);
+  const CertificateRequest csr = *CertificateRequest::Create(key, {"dev", "", ""});
+  // A signed byte changed: parses, but the proof of possession fails.
+  std::string tampered = csr.der();
+  tampered[tampered.find("dev")] = 'x';
+  absl::StatusOr<RequestParts> parts = ReadRequestParts(tampered);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  const EcPublicKey own = *EcPublicKey::FromSpkiDer(parts->spki_der);
+  absl::Status status = VerifyRequestSignature(*parts, own);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("no proof of possession"));
+  // Signed by one key, carrying another: the key it carries does not verify it.
+  const EcPrivateKey other = *EcPrivateKey::Generate(Curve::kP256);
+  parts = ReadRequestParts(csr.der());
+  ASSERT_TRUE(parts.ok());
+  EXPECT_EQ(VerifyRequestSignature(*parts, other.public_key()).code(),
+            absl::StatusCode::kUnauthenticated);
+  // A P-384 key with a SHA-256 signature algorithm is refused before verifying.
+  const EcPrivateKey p384 = *EcPrivateKey::Generate(Curve::kP384);
+  EXPECT_EQ(VerifyRequestSignature(*parts, p384.public_key()).code(),
+            absl::StatusCode::kInvalidArgument);
+  // Every truncation, and trailing bytes.
+  for (size_t n = 0; n < csr.der().size(); ++n) {
+    EXPECT_EQ(ReadRequestParts(csr.der().substr(0, n)).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << n;
+  }
+  EXPECT_THAT(std::string(ReadRequestParts(csr.der() + "x").status().message()),
+              HasSubstr("the CSR"));
+  // Not a CSR at all, and too big.
+  EXPECT_THAT(std::string(ReadRequestParts("not a CSR").status().message()),
+              HasSubstr("CSR CertificationRequest: unexpected tag"));
+  EXPECT_EQ(ReadRequestParts(std::string(kMaxCertificateDerSize + 1, '\x30')).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST(RequestPartsTest, VersionAndSignatureAlgorithmAreChecked) {
+  const EcPrivateKey key = *EcPrivateKey::Generate(Curve::kP256);
+  const std::string der = CertificateRequest::Create(key, {"dev", "", ""})->der();
+  // version INTEGER 0 is the first element of the CertificationRequestInfo.
+  const std::string version("\x02\x01\x00", 3);
+  std::string v2 = der;
+  v2[v2.find(version) + 2] = '\x01';
+  EXPECT_THAT(std::string(ReadRequestParts(v2).status().message()), HasSubstr("CSR version"));
+  // ecdsa-with-SHA256 -> ecdsa-with-SHA512 (last OID byte 2 -> 4).
+  const std::string sha256_oid("\x2a\x86\x48\xce\x3d\x04\x03\x02", 8);
+  std::string sha512 = der;
+  sha512[sha512.find(sha256_oid) + 7] = '\x04';
+  EXPECT_THAT(std::string(ReadRequestParts(sha512).status().message()),
+              HasSubstr("signature algorithm"));
+}
+
 }  // namespace
 }  // namespace custody::crypto

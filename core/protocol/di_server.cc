@@ -94,20 +94,21 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   absl::StatusOr<ModelProfile> profile = deps_.models->Lookup(info.model());
   if (!profile.ok()) return Fail(profile.status().code(), "di.model", profile.status().message());
 
-  absl::StatusOr<crypto::CertificateRequest> csr =
-      crypto::CertificateRequest::FromDer(app_start.csr());
+  // The CSR by a bounded DER walk (no OpenSSL decoder on the hot path).
+  absl::StatusOr<crypto::RequestParts> csr = crypto::ReadRequestParts(app_start.csr());
   if (!csr.ok()) return Fail(csr.status().code(), "di.csr", csr.status().message());
-  absl::StatusOr<crypto::EcPublicKey> device_key = csr->PublicKey();
+  absl::StatusOr<crypto::EcPublicKey> device_key = crypto::EcPublicKey::FromSpkiDer(csr->spki_der);
   if (!device_key.ok()) {
-    return Fail(device_key.status().code(), "di.device_key", device_key.status().message());
+    return Fail(device_key.status().code(), "di.device_key",
+                absl::StrCat("CSR key: ", device_key.status().message()));
   }
-  absl::Status possession = csr->VerifyProofOfPossession();
+  absl::Status possession = crypto::VerifyRequestSignature(*csr, *device_key);
   if (!possession.ok()) {
     return Fail(possession.code(), "di.csr_signature", possession.message());
   }
   // The CSR must name the device it claims to be: a CSR seen elsewhere cannot be
   // reused for another serial.
-  const crypto::DistinguishedName subject = csr->Subject();
+  const crypto::DistinguishedName& subject = csr->subject;
   if (subject.common_name != info.serial() || subject.organizational_unit != info.model()) {
     return Fail(absl::StatusCode::kInvalidArgument, "di.csr",
                 "the CSR's subject (CN, OU) is not the device's serial and model");

@@ -324,7 +324,7 @@ INSTANTIATE_TEST_SUITE_P(
                      return std::vector<v1::DiRequest>{
                          AppStartWith(c, [](v1::DiAppStart& a) { a.set_csr("not a CSR"); })};
                    },
-                   C::kInvalidArgument, "di.csr", "CSR is not valid DER"},
+                   C::kInvalidArgument, "di.csr", "CSR CertificationRequest: unexpected tag"},
         ServerCase{"OversizedCsr",
                    [](DiTest*, DiClientSession& c) {
                      return std::vector<v1::DiRequest>{AppStartWith(
