@@ -117,6 +117,8 @@ class ManufacturerGrpcTest : public testing::Test {
     return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), credentials, args);
   }
 
+  void ExpectMalformedRefused(const std::string& bytes, const std::string& message);
+
   StoreSnapshot Snapshot() {
     StoreSnapshot snapshot;
     absl::Status status =
@@ -273,12 +275,20 @@ TEST_F(ManufacturerGrpcTest, OversizedRequestIsRefusedAndChangesNothing) {
   EXPECT_EQ(after.events.size(), before.events.size());
 }
 
-// Bytes that do not parse as a DiRequest, written on a raw stream without
-// half-closing it: the server must end the call because of them.
+// Bytes that do not parse as a DiRequest, or that carry a field the protocol does
+// not define, written on a raw stream without half-closing it: the server must
+// end the call because of them, naming the format.
 TEST_F(ManufacturerGrpcTest, MalformedBytesAreRefusedAndChangeNothing) {
-  const StoreSnapshot before = Snapshot();
   // Field 1 (app_start) claims 16 bytes; 3 follow.
-  const std::string bytes("\x0a\x10" "abc", 5);
+  ExpectMalformedRefused(std::string("\x0a\x10" "abc", 5), "DI message");
+  // Field 15, varint: unknown to DiRequest.
+  ExpectMalformedRefused(std::string("\x78\x01", 2), "has unknown fields");
+}
+
+void ManufacturerGrpcTest::ExpectMalformedRefused(const std::string& bytes,
+                                                  const std::string& message) {
+  SCOPED_TRACE(message);
+  const StoreSnapshot before = Snapshot();
   grpc::Slice slice(bytes);
   grpc::ByteBuffer buffer(&slice, 1);
 
@@ -308,14 +318,12 @@ TEST_F(ManufacturerGrpcTest, MalformedBytesAreRefusedAndChangeNothing) {
   while (cq.Next(&tag, &ok)) {
   }
 
-  // The synchronous API turns a message that does not parse into a failed Read,
-  // which the service cannot tell from a half-close: the device is told it ended
-  // the stream (promptly: not at the step or call deadline).
   EXPECT_FALSE(status.ok());
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
-  EXPECT_EQ(status.error_message(), "di.incomplete: the device ended the stream before DI.Done");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("di.format: "));
+  EXPECT_THAT(status.error_message(), HasSubstr(message));
   const v1::ErrorDetail detail = server::ErrorDetailOf(status);
-  EXPECT_EQ(detail.check(), "di.incomplete");
+  EXPECT_EQ(detail.check(), "di.format");
   EXPECT_EQ(detail.previous_message_type(), 0u);
   const StoreSnapshot after = Snapshot();
   EXPECT_EQ(after.vouchers, before.vouchers);

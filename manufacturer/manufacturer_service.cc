@@ -1,11 +1,13 @@
 #include "manufacturer/manufacturer_service.h"
 
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/hex.h"
+#include "core/base/proto_parse.h"
 #include "core/base/status.h"
 #include "core/protocol/support_declaration.h"
 #include "core/voucher/voucher_build.h"
@@ -86,19 +88,58 @@ absl::StatusOr<protocol::ModelProfile> ConfigModelCatalog::Lookup(absl::string_v
   return it->second;
 }
 
-// Follows FDO DI over one stream: read, hand to the session, write, until Done.
+DeviceInitializationService::DeviceInitializationService(const protocol::DiServerDeps& deps,
+                                                         absl::Duration step_deadline,
+                                                         server::StepDeadlines& deadlines)
+    : deps_(deps), step_deadline_(step_deadline), deadlines_(deadlines) {
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      "/custody.v1.DeviceInitialization/Initialize", grpc::internal::RpcMethod::BIDI_STREAMING,
+      new grpc::internal::BidiStreamingHandler<DeviceInitializationService, grpc::ByteBuffer,
+                                               grpc::ByteBuffer>(
+          [](DeviceInitializationService* service, grpc::ServerContext* context,
+             grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
+            return service->Initialize(context, stream);
+          },
+          this)));
+}
+
+// Follows FDO DI over one stream: read, parse, hand to the session, write, until
+// Done.
 grpc::Status DeviceInitializationService::Initialize(
-    grpc::ServerContext* context, grpc::ServerReaderWriter<v1::DiResponse, v1::DiRequest>* stream) {
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
   server::StepDeadlines::Watch watch = deadlines_.Start(context, step_deadline_);
   protocol::DiServerSession session(deps_);
-  v1::DiRequest request;
+  grpc::ByteBuffer in;
   uint32_t previous = 0;
-  while (stream->Read(&request)) {
+  while (stream->Read(&in)) {
     watch.Step();
+    std::vector<grpc::Slice> slices;
+    if (in.Length() > kMaxRequestBytes || !in.Dump(&slices).ok()) {
+      return server::ToGrpcStatus(
+          CheckFailed(absl::StatusCode::kResourceExhausted, "di.format",
+                      absl::StrCat("a DI message is at most ", kMaxRequestBytes, " bytes")),
+          previous);
+    }
+    std::string bytes;
+    bytes.reserve(in.Length());
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    v1::DiRequest request;
+    absl::Status parsed = ParseStrict(bytes, kMaxRequestBytes, "DI message", &request);
+    if (!parsed.ok()) {
+      return server::ToGrpcStatus(CheckFailed(absl::StatusCode::kInvalidArgument, "di.format",
+                                              parsed.message()),
+                                  previous);
+    }
     previous = request.has_app_start() ? 10 : request.has_set_hmac() ? 12 : 0;
     absl::StatusOr<v1::DiResponse> response = session.Handle(request);
     if (!response.ok()) return server::ToGrpcStatus(response.status(), previous);
-    if (!stream->Write(*response)) {
+    const std::string out_bytes = response->SerializeAsString();
+    grpc::Slice slice(out_bytes);
+    grpc::ByteBuffer out(&slice, 1);
+    if (!stream->Write(out)) {
       return grpc::Status(grpc::StatusCode::CANCELLED, "the device went away");
     }
     if (session.done()) return grpc::Status::OK;

@@ -35,15 +35,21 @@ class ConfigModelCatalog final : public protocol::ModelCatalog {
   std::map<std::string, protocol::ModelProfile> profiles_;
 };
 
-class DeviceInitializationService final : public v1::DeviceInitialization::Service {
+// custody.v1.DeviceInitialization, registered by hand over raw bytes (as the
+// generated code registers it over messages) so that the service parses each
+// message itself: a message that does not parse, or carries unknown fields, ends
+// the stream with INVALID_ARGUMENT (di.format) instead of looking like the device
+// hanging up, which is all the generated synchronous API can tell.
+class DeviceInitializationService final : public grpc::Service {
  public:
-  DeviceInitializationService(const protocol::DiServerDeps& deps, absl::Duration step_deadline,
-                              server::StepDeadlines& deadlines)
-      : deps_(deps), step_deadline_(step_deadline), deadlines_(deadlines) {}
+  // A DI request is device info and a CSR of at most 16 KiB.
+  static constexpr size_t kMaxRequestBytes = 32 * 1024;
 
-  grpc::Status Initialize(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::DiResponse, v1::DiRequest>* stream) override;
+  DeviceInitializationService(const protocol::DiServerDeps& deps, absl::Duration step_deadline,
+                              server::StepDeadlines& deadlines);
+
+  grpc::Status Initialize(grpc::ServerContext* context,
+                          grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream);
 
  private:
   protocol::DiServerDeps deps_;
