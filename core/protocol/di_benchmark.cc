@@ -128,7 +128,9 @@ void BM_DiServerPerDevice(benchmark::State& state) {
   state.counters["devices/s"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_DiServerPerDevice)->Arg(0)->Arg(1)->ArgName("sqlite")->UseManualTime()->Unit(
+// SQLite on disk only: the in-memory store copies its whole state per transaction
+// (it serves tests), so its cost grows with the run.
+BENCHMARK(BM_DiServerPerDevice)->Arg(1)->ArgName("sqlite")->UseManualTime()->Unit(
     benchmark::kMicrosecond);
 
 }  // namespace

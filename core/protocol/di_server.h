@@ -4,9 +4,11 @@
 //
 // One DiServerSession serves one stream. Handle() takes each message from the
 // device and returns the reply, or an error that must end the stream; after an error
-// or Done, every further message is refused. Nothing is stored until the device's
-// HMAC arrives: then the voucher and its audit event are written in one
-// transaction, so a refused or abandoned session leaves the store unchanged.
+// or Done, every further message is refused. No voucher is stored until the
+// device's HMAC arrives: then the voucher and its audit event are written in one
+// transaction. Before that, the only write is the di.certificate_issued audit event
+// (below), so a refused session leaves the store unchanged and an abandoned one
+// leaves only that event.
 //
 // Refusals name the check (FailedCheck): di.unexpected_message and
 // di.session_over (FAILED_PRECONDITION), di.device_info (the voucher header's
