@@ -100,6 +100,17 @@ class StoreConformanceTest : public testing::TestWithParam<Backend> {
     return count;
   }
 
+  // The model's declaration in force, read in its own transaction.
+  absl::StatusOr<SupportDeclarationRecord> CurrentSupport(const std::string& model) {
+    absl::StatusOr<SupportDeclarationRecord> current = absl::InternalError("not run");
+    absl::Status status = store_->Transact([&](Transaction& tx) {
+      current = tx.support().Current(model);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    return current;
+  }
+
   std::string dir_;
   std::unique_ptr<Store> store_;
 };
@@ -325,13 +336,7 @@ SupportDeclarationRecord Declaration(const std::string& model, int64_t sequence)
 }
 
 TEST_P(StoreConformanceTest, SupportCurrentIsTheHighestSequencePerModel) {
-  absl::StatusOr<SupportDeclarationRecord> none = absl::InternalError("not run");
-  ASSERT_TRUE(store_
-                  ->Transact([&](Transaction& tx) {
-                    none = tx.support().Current("gw-100");
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  absl::StatusOr<SupportDeclarationRecord> none = CurrentSupport("gw-100");
   EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(none.status().message()), HasSubstr("gw-100"));
 
@@ -342,13 +347,7 @@ TEST_P(StoreConformanceTest, SupportCurrentIsTheHighestSequencePerModel) {
     ASSERT_TRUE(store_->Transact([&](Transaction& tx) { return tx.support().Insert(record); }).ok())
         << record.model << " " << record.sequence;
   }
-  absl::StatusOr<SupportDeclarationRecord> current = absl::InternalError("not run");
-  ASSERT_TRUE(store_
-                  ->Transact([&](Transaction& tx) {
-                    current = tx.support().Current("gw-100");
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  absl::StatusOr<SupportDeclarationRecord> current = CurrentSupport("gw-100");
   ASSERT_TRUE(current.ok()) << current.status();
   const SupportDeclarationRecord want = Declaration("gw-100", 3);
   EXPECT_EQ(current->model, want.model);
@@ -379,13 +378,7 @@ TEST_P(StoreConformanceTest, SupportRefusesRepeatsAndBadRecords) {
             absl::StatusCode::kInvalidArgument);
 
   // The stored declaration is untouched.
-  absl::StatusOr<SupportDeclarationRecord> current = absl::InternalError("not run");
-  ASSERT_TRUE(store_
-                  ->Transact([&](Transaction& tx) {
-                    current = tx.support().Current("gw-100");
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  absl::StatusOr<SupportDeclarationRecord> current = CurrentSupport("gw-100");
   ASSERT_TRUE(current.ok());
   EXPECT_EQ(current->signed_declaration, Declaration("gw-100", 1).signed_declaration);
 }
@@ -396,13 +389,7 @@ TEST_P(StoreConformanceTest, SupportInsertRollsBackWithItsTransaction) {
     return absl::AbortedError("changed its mind");
   });
   EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
-  absl::StatusOr<SupportDeclarationRecord> current = absl::InternalError("not run");
-  ASSERT_TRUE(store_
-                  ->Transact([&](Transaction& tx) {
-                    current = tx.support().Current("gw-100");
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  absl::StatusOr<SupportDeclarationRecord> current = CurrentSupport("gw-100");
   EXPECT_EQ(current.status().code(), absl::StatusCode::kNotFound);
 }
 
