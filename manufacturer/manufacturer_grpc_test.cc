@@ -117,7 +117,8 @@ class ManufacturerGrpcTest : public testing::Test {
     return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), credentials, args);
   }
 
-  void ExpectMalformedRefused(const std::string& bytes, const std::string& message);
+  void ExpectMalformedRefused(const std::string& bytes, const std::string& message,
+                              grpc::StatusCode code = grpc::StatusCode::INVALID_ARGUMENT);
 
   StoreSnapshot Snapshot() {
     StoreSnapshot snapshot;
@@ -283,10 +284,14 @@ TEST_F(ManufacturerGrpcTest, MalformedBytesAreRefusedAndChangeNothing) {
   ExpectMalformedRefused(std::string("\x0a\x10" "abc", 5), "DI message");
   // Field 15, varint: unknown to DiRequest.
   ExpectMalformedRefused(std::string("\x78\x01", 2), "has unknown fields");
+  // Under gRPC's limit (64 KiB) but over what a DI message can need.
+  ExpectMalformedRefused(std::string(40 * 1024, 'x'), "a DI message is at most 32768 bytes",
+                         grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 void ManufacturerGrpcTest::ExpectMalformedRefused(const std::string& bytes,
-                                                  const std::string& message) {
+                                                  const std::string& message,
+                                                  grpc::StatusCode code) {
   SCOPED_TRACE(message);
   const StoreSnapshot before = Snapshot();
   grpc::Slice slice(bytes);
@@ -319,7 +324,7 @@ void ManufacturerGrpcTest::ExpectMalformedRefused(const std::string& bytes,
   }
 
   EXPECT_FALSE(status.ok());
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(status.error_code(), code) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("di.format: "));
   EXPECT_THAT(status.error_message(), HasSubstr(message));
   const v1::ErrorDetail detail = server::ErrorDetailOf(status);
