@@ -14,6 +14,7 @@
 #include "core/base/status.h"
 #include "core/storage/audit_chain.h"
 #include "core/storage/page_token.h"
+#include "core/storage/rendezvous_rules.h"
 #include "core/storage/support_rules.h"
 
 namespace custody::storage {
@@ -28,15 +29,125 @@ struct State {
   std::vector<AuditEvent> audit;
   // (model, sequence) -> declaration.
   std::map<std::pair<std::string, int64_t>, SupportDeclarationRecord> support;
+  // Insertion sequence -> registration; guid -> sequence.
+  std::map<int64_t, RegistrationRecord> registrations;
+  std::map<std::string, int64_t> registration_by_guid;
+  int64_t next_registration_sequence = 1;
+  // fingerprint -> key.
+  std::map<std::string, TrustedKeyRecord> trusted_keys;
+};
+
+class MemoryRegistrations final : public RegistrationTable {
+ public:
+  explicit MemoryRegistrations(State* state) : state_(state) {}
+
+  absl::Status Put(const RegistrationRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateRegistration(record));
+    auto it = state_->registration_by_guid.find(record.guid);
+    if (it != state_->registration_by_guid.end()) {
+      state_->registrations[it->second] = record;
+      return absl::OkStatus();
+    }
+    const int64_t sequence = state_->next_registration_sequence++;
+    state_->registrations[sequence] = record;
+    state_->registration_by_guid[record.guid] = sequence;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<RegistrationRecord> Get(absl::string_view guid) override {
+    auto it = state_->registration_by_guid.find(std::string(guid));
+    if (it == state_->registration_by_guid.end()) return NoRegistration();
+    return state_->registrations.at(it->second);
+  }
+
+  absl::Status Delete(absl::string_view guid) override {
+    auto it = state_->registration_by_guid.find(std::string(guid));
+    if (it == state_->registration_by_guid.end()) return NoRegistration();
+    state_->registrations.erase(it->second);
+    state_->registration_by_guid.erase(it);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<RegistrationPage> List(absl::string_view page_token, size_t page_size) override {
+    CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
+    CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
+    RegistrationPage page;
+    for (auto it = state_->registrations.upper_bound(after);
+         it != state_->registrations.end() && page.records.size() < page_size; ++it) {
+      page.records.push_back(it->second);
+      if (page.records.size() == page_size && std::next(it) != state_->registrations.end()) {
+        page.next_page_token = MakePageToken(it->first);
+      }
+    }
+    return page;
+  }
+
+  absl::StatusOr<int64_t> DeleteExpired(absl::Time now, size_t limit) override {
+    // Oldest expiry first, as the SQL backends do.
+    std::vector<std::pair<absl::Time, int64_t>> expired;
+    for (const auto& [sequence, record] : state_->registrations) {
+      if (record.expires_at <= now) expired.emplace_back(record.expires_at, sequence);
+    }
+    std::sort(expired.begin(), expired.end());
+    if (expired.size() > limit) expired.resize(limit);
+    for (const auto& [expiry, sequence] : expired) {
+      state_->registration_by_guid.erase(state_->registrations.at(sequence).guid);
+      state_->registrations.erase(sequence);
+    }
+    return static_cast<int64_t>(expired.size());
+  }
+
+  absl::StatusOr<int64_t> Count() override {
+    return static_cast<int64_t>(state_->registrations.size());
+  }
+
+ private:
+  State* state_;
+};
+
+class MemoryTrustedKeys final : public TrustedKeyTable {
+ public:
+  explicit MemoryTrustedKeys(State* state) : state_(state) {}
+
+  absl::Status Insert(const TrustedKeyRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateTrustedKey(record));
+    if (state_->trusted_keys.count(record.fingerprint) > 0) return TrustedKeyTaken();
+    if (state_->trusted_keys.size() >= kMaxTrustedKeys) return TooManyTrustedKeys();
+    state_->trusted_keys[record.fingerprint] = record;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<TrustedKeyRecord> Get(absl::string_view fingerprint) override {
+    auto it = state_->trusted_keys.find(std::string(fingerprint));
+    if (it == state_->trusted_keys.end()) return NoTrustedKey();
+    return it->second;
+  }
+
+  absl::Status Delete(absl::string_view fingerprint) override {
+    if (state_->trusted_keys.erase(std::string(fingerprint)) == 0) return NoTrustedKey();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<TrustedKeyRecord>> List() override {
+    std::vector<TrustedKeyRecord> out;
+    for (const auto& [fingerprint, record] : state_->trusted_keys) out.push_back(record);
+    return out;
+  }
+
+ private:
+  State* state_;
 };
 
 class MemoryTransaction final : public Transaction, VoucherTable, AuditTable, SupportTable {
  public:
-  explicit MemoryTransaction(State* state) : state_(state) {}
+  explicit MemoryTransaction(State* state)
+      : state_(state), registrations_(state), trusted_keys_(state) {}
 
   VoucherTable& vouchers() override { return *this; }
   AuditTable& audit() override { return *this; }
   SupportTable& support() override { return *this; }
+  RegistrationTable& registrations() override { return registrations_; }
+  TrustedKeyTable& trusted_keys() override { return trusted_keys_; }
 
   absl::Status Insert(const VoucherRecord& record) override {
     if (record.guid.empty()) return absl::InvalidArgumentError("voucher record has no GUID");
@@ -144,6 +255,8 @@ class MemoryTransaction final : public Transaction, VoucherTable, AuditTable, Su
 
  private:
   State* state_;
+  MemoryRegistrations registrations_;
+  MemoryTrustedKeys trusted_keys_;
 };
 
 class MemoryStore final : public Store {

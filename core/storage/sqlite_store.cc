@@ -16,6 +16,7 @@
 #include "core/storage/audit_chain.h"
 #include "core/storage/internal/sqlite.h"
 #include "core/storage/page_token.h"
+#include "core/storage/rendezvous_rules.h"
 #include "core/storage/support_rules.h"
 
 namespace custody::storage {
@@ -62,6 +63,26 @@ constexpr const char* kMigrations[] = {
       PRIMARY KEY (model, sequence)
     );
     )sql",
+    // 3: rendezvous registrations and the trusted manufacturer keys.
+    R"sql(
+    CREATE TABLE registrations (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      guid BLOB NOT NULL UNIQUE,
+      voucher BLOB NOT NULL,
+      device_key BLOB NOT NULL,
+      owner_chain BLOB NOT NULL,
+      address_record BLOB NOT NULL,
+      registered_at_us INTEGER NOT NULL,
+      expires_at_us INTEGER NOT NULL
+    );
+    CREATE INDEX registrations_by_expiry ON registrations (expires_at_us);
+    CREATE TABLE trusted_keys (
+      fingerprint BLOB PRIMARY KEY,
+      spki_der BLOB NOT NULL,
+      label TEXT NOT NULL,
+      added_at_us INTEGER NOT NULL
+    );
+    )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
@@ -93,13 +114,199 @@ absl::Status UniqueViolation(const absl::Status& status, const VoucherRecord& re
                                                "\" is already stored"));
 }
 
+RegistrationRecord ReadRegistration(const Statement& row, int first) {
+  RegistrationRecord record;
+  record.guid = row.ColumnBlob(first);
+  record.voucher = row.ColumnBlob(first + 1);
+  record.device_key = row.ColumnBlob(first + 2);
+  record.owner_chain = row.ColumnBlob(first + 3);
+  record.address_record = row.ColumnBlob(first + 4);
+  record.registered_at = absl::FromUnixMicros(row.ColumnInt64(first + 5));
+  record.expires_at = absl::FromUnixMicros(row.ColumnInt64(first + 6));
+  return record;
+}
+
+class SqliteRegistrations final : public RegistrationTable {
+ public:
+  explicit SqliteRegistrations(Connection* db) : db_(db) {}
+
+  absl::Status Put(const RegistrationRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateRegistration(record));
+    // An upsert keeps the row's seq, so a replacement keeps its place in List.
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO registrations (guid, voucher, device_key, owner_chain, "
+                     "address_record, registered_at_us, expires_at_us) VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (guid) DO UPDATE SET "
+                     "voucher = excluded.voucher, device_key = excluded.device_key, "
+                     "owner_chain = excluded.owner_chain, "
+                     "address_record = excluded.address_record, "
+                     "registered_at_us = excluded.registered_at_us, "
+                     "expires_at_us = excluded.expires_at_us"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, record.guid));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(2, record.voucher));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(3, record.device_key));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(4, record.owner_chain));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(5, record.address_record));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(6, absl::ToUnixMicros(record.registered_at)));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(7, absl::ToUnixMicros(record.expires_at)));
+    return stmt->Run();
+  }
+
+  absl::StatusOr<RegistrationRecord> Get(absl::string_view guid) override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT guid, voucher, device_key, owner_chain, address_record, "
+                     "registered_at_us, expires_at_us FROM registrations WHERE guid = ?1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, guid));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    if (!found) return NoRegistration();
+    return ReadRegistration(*stmt, 0);
+  }
+
+  absl::Status Delete(absl::string_view guid) override {
+    CUSTODY_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_->Prepare("DELETE FROM registrations WHERE guid = ?1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, guid));
+    CUSTODY_RETURN_IF_ERROR(stmt->Run());
+    if (sqlite3_changes(db_->db()) == 0) return NoRegistration();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<RegistrationPage> List(absl::string_view page_token, size_t page_size) override {
+    CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
+    CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT seq, guid, voucher, device_key, owner_chain, address_record, "
+                     "registered_at_us, expires_at_us FROM registrations WHERE seq > ?1 "
+                     "ORDER BY seq LIMIT ?2"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, after));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(page_size) + 1));
+    RegistrationPage page;
+    int64_t last = 0;
+    while (true) {
+      CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      if (page.records.size() == page_size) {
+        page.next_page_token = MakePageToken(last);
+        break;
+      }
+      last = stmt->ColumnInt64(0);
+      page.records.push_back(ReadRegistration(*stmt, 1));
+    }
+    return page;
+  }
+
+  absl::StatusOr<int64_t> DeleteExpired(absl::Time now, size_t limit) override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("DELETE FROM registrations WHERE seq IN (SELECT seq FROM registrations "
+                     "WHERE expires_at_us <= ?1 ORDER BY expires_at_us LIMIT ?2)"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, absl::ToUnixMicros(now)));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(limit)));
+    CUSTODY_RETURN_IF_ERROR(stmt->Run());
+    return static_cast<int64_t>(sqlite3_changes(db_->db()));
+  }
+
+  absl::StatusOr<int64_t> Count() override {
+    CUSTODY_ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT COUNT(*) FROM registrations"));
+    CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return absl::InternalError("COUNT returned no row");
+    return stmt->ColumnInt64(0);
+  }
+
+ private:
+  Connection* db_;
+};
+
+class SqliteTrustedKeys final : public TrustedKeyTable {
+ public:
+  explicit SqliteTrustedKeys(Connection* db) : db_(db) {}
+
+  absl::Status Insert(const TrustedKeyRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateTrustedKey(record));
+    CUSTODY_ASSIGN_OR_RETURN(Statement * count, db_->Prepare("SELECT COUNT(*) FROM trusted_keys"));
+    CUSTODY_ASSIGN_OR_RETURN(bool row, count->Step());
+    if (!row) return absl::InternalError("COUNT returned no row");
+    const bool full = count->ColumnInt64(0) >= static_cast<int64_t>(kMaxTrustedKeys);
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO trusted_keys (fingerprint, spki_der, label, added_at_us) "
+                     "VALUES (?1, ?2, ?3, ?4)"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, record.fingerprint));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(2, record.spki_der));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(3, record.label));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(4, absl::ToUnixMicros(record.added_at)));
+    if (full) {
+      // A taken fingerprint is reported as such even when the list is full.
+      CUSTODY_ASSIGN_OR_RETURN(Statement * exists,
+                               db_->Prepare("SELECT 1 FROM trusted_keys WHERE fingerprint = ?1"));
+      CUSTODY_RETURN_IF_ERROR(exists->BindBlob(1, record.fingerprint));
+      CUSTODY_ASSIGN_OR_RETURN(bool taken, exists->Step());
+      return taken ? TrustedKeyTaken() : TooManyTrustedKeys();
+    }
+    absl::Status status = stmt->Run();
+    if (status.code() == absl::StatusCode::kAlreadyExists) return TrustedKeyTaken();
+    return status;
+  }
+
+  absl::StatusOr<TrustedKeyRecord> Get(absl::string_view fingerprint) override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT fingerprint, spki_der, label, added_at_us FROM trusted_keys "
+                     "WHERE fingerprint = ?1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, fingerprint));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    if (!found) return NoTrustedKey();
+    return Read(*stmt);
+  }
+
+  absl::Status Delete(absl::string_view fingerprint) override {
+    CUSTODY_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_->Prepare("DELETE FROM trusted_keys WHERE fingerprint = ?1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, fingerprint));
+    CUSTODY_RETURN_IF_ERROR(stmt->Run());
+    if (sqlite3_changes(db_->db()) == 0) return NoTrustedKey();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<TrustedKeyRecord>> List() override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT fingerprint, spki_der, label, added_at_us FROM trusted_keys "
+                     "ORDER BY fingerprint"));
+    std::vector<TrustedKeyRecord> out;
+    while (true) {
+      CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      out.push_back(Read(*stmt));
+    }
+    return out;
+  }
+
+ private:
+  static TrustedKeyRecord Read(const Statement& row) {
+    TrustedKeyRecord record;
+    record.fingerprint = row.ColumnBlob(0);
+    record.spki_der = row.ColumnBlob(1);
+    record.label = row.ColumnText(2);
+    record.added_at = absl::FromUnixMicros(row.ColumnInt64(3));
+    return record;
+  }
+
+  Connection* db_;
+};
+
 class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, SupportTable {
  public:
-  explicit SqliteTransaction(Connection* db) : db_(db) {}
+  explicit SqliteTransaction(Connection* db) : db_(db), registrations_(db), trusted_keys_(db) {}
 
   VoucherTable& vouchers() override { return *this; }
   AuditTable& audit() override { return *this; }
   SupportTable& support() override { return *this; }
+  RegistrationTable& registrations() override { return registrations_; }
+  TrustedKeyTable& trusted_keys() override { return trusted_keys_; }
 
   absl::Status Insert(const VoucherRecord& record) override {
     if (record.guid.empty()) return absl::InvalidArgumentError("voucher record has no GUID");
@@ -278,6 +485,8 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, Su
 
  private:
   Connection* db_;
+  SqliteRegistrations registrations_;
+  SqliteTrustedKeys trusted_keys_;
 };
 
 class SqliteStore final : public Store {

@@ -166,7 +166,13 @@ TEST_F(SqliteStoreTest, VersionOneDatabaseIsMigratedKeepingItsData) {
                     old = tx.vouchers().GetBySerial("gw-100", "SN-OLD");
                     if (absl::Status s = tx.support().Insert(declaration); !s.ok()) return s;
                     current = tx.support().Current("gw-100");
-                    return absl::OkStatus();
+                    // Migration 3's tables are there too.
+                    RegistrationRecord registration;
+                    registration.guid = "\x03\x04";
+                    registration.registered_at = absl::FromUnixSeconds(1);
+                    registration.expires_at = absl::FromUnixSeconds(2);
+                    if (absl::Status s = tx.registrations().Put(registration); !s.ok()) return s;
+                    return tx.trusted_keys().List().status();
                   })
                   .ok());
   ASSERT_TRUE(old.ok()) << old.status();
@@ -182,8 +188,8 @@ TEST_F(SqliteStoreTest, VersionOneDatabaseIsMigratedKeepingItsData) {
       (*db)->Prepare("SELECT COUNT(*), MAX(version) FROM schema_migrations");
   ASSERT_TRUE(versions.ok());
   ASSERT_TRUE(*(*versions)->Step());
-  EXPECT_EQ((*versions)->ColumnInt64(0), 2);
-  EXPECT_EQ((*versions)->ColumnInt64(1), 2);
+  EXPECT_EQ((*versions)->ColumnInt64(0), kSqliteSchemaVersion);
+  EXPECT_EQ((*versions)->ColumnInt64(1), kSqliteSchemaVersion);
 }
 
 TEST_F(SqliteStoreTest, NotADatabaseIsDataLoss) {

@@ -134,12 +134,82 @@ class SupportTable {
   virtual absl::StatusOr<SupportDeclarationRecord> Current(absl::string_view model) = 0;
 };
 
+// A rendezvous registration (TO0): where the device of `guid` finds its owner,
+// until `expires_at`. One per GUID; a new registration replaces the old one.
+struct RegistrationRecord {
+  std::string guid;            // 16 bytes; unique.
+  std::string voucher;         // The registered OwnershipVoucher, exact bytes.
+  std::string device_key;      // The device attestation key (canonical SPKI DER).
+  // SHA-256 fingerprints of the voucher's owner keys (entry 0 first), 32 bytes
+  // each: which owner registered, and where it sits in the chain.
+  std::string owner_chain;
+  std::string address_record;  // The owner-signed AddressRecord (a serialized SignedPayload).
+  absl::Time registered_at;
+  absl::Time expires_at;
+};
+
+struct RegistrationPage {
+  std::vector<RegistrationRecord> records;
+  // Pass to the next List call; empty when there are no more records.
+  std::string next_page_token;
+};
+
+class RegistrationTable {
+ public:
+  virtual ~RegistrationTable() = default;
+  // Stores `record`, replacing the GUID's registration if there is one (the
+  // replacement keeps the original's place in List order). INVALID_ARGUMENT for an
+  // empty GUID or an expiry not after the registration time.
+  virtual absl::Status Put(const RegistrationRecord& record) = 0;
+  // NOT_FOUND when the GUID has no registration (expired ones are still returned
+  // until swept: the caller compares expires_at with its clock).
+  virtual absl::StatusOr<RegistrationRecord> Get(absl::string_view guid) = 0;
+  // NOT_FOUND when the GUID has no registration.
+  virtual absl::Status Delete(absl::string_view guid) = 0;
+  // In order of first registration, at most `page_size` (1..kMaxPageSize).
+  virtual absl::StatusOr<RegistrationPage> List(absl::string_view page_token,
+                                                size_t page_size) = 0;
+  // Deletes at most `limit` registrations with expires_at <= `now`, oldest expiry
+  // first, and returns how many it deleted.
+  virtual absl::StatusOr<int64_t> DeleteExpired(absl::Time now, size_t limit) = 0;
+  virtual absl::StatusOr<int64_t> Count() = 0;
+};
+
+// A manufacturer key the rendezvous service trusts: vouchers whose header names
+// another key are refused (deny by default).
+struct TrustedKeyRecord {
+  std::string fingerprint;  // SHA-256 of spki_der, 32 bytes; unique.
+  std::string spki_der;     // Canonical SubjectPublicKeyInfo.
+  std::string label;        // The operator's name for it, at most kMaxAuditFieldLength.
+  absl::Time added_at;
+};
+
+// The most trusted keys a store keeps.
+inline constexpr size_t kMaxTrustedKeys = 1000;
+
+class TrustedKeyTable {
+ public:
+  virtual ~TrustedKeyTable() = default;
+  // ALREADY_EXISTS when the fingerprint is stored; INVALID_ARGUMENT for a
+  // fingerprint that is not 32 bytes, an empty key or an over-long label;
+  // RESOURCE_EXHAUSTED at kMaxTrustedKeys.
+  virtual absl::Status Insert(const TrustedKeyRecord& record) = 0;
+  // NOT_FOUND when the fingerprint is not trusted.
+  virtual absl::StatusOr<TrustedKeyRecord> Get(absl::string_view fingerprint) = 0;
+  // NOT_FOUND when the fingerprint is not trusted.
+  virtual absl::Status Delete(absl::string_view fingerprint) = 0;
+  // Every trusted key, in order of fingerprint.
+  virtual absl::StatusOr<std::vector<TrustedKeyRecord>> List() = 0;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;
   virtual VoucherTable& vouchers() = 0;
   virtual AuditTable& audit() = 0;
   virtual SupportTable& support() = 0;
+  virtual RegistrationTable& registrations() = 0;
+  virtual TrustedKeyTable& trusted_keys() = 0;
 };
 
 class Store {

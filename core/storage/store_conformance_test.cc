@@ -393,6 +393,236 @@ TEST_P(StoreConformanceTest, SupportInsertRollsBackWithItsTransaction) {
   EXPECT_EQ(current.status().code(), absl::StatusCode::kNotFound);
 }
 
+RegistrationRecord Registration(int i, absl::Time expires_at) {
+  RegistrationRecord record;
+  record.guid = std::string(15, '\x02') + static_cast<char>(i);
+  record.voucher = std::string("\x00voucher\xff", 9) + std::to_string(i);
+  record.device_key = absl::StrCat("device-key-", i);
+  record.owner_chain = std::string(32, static_cast<char>(i));
+  record.address_record = absl::StrCat("record-", i);
+  record.registered_at = kT0;
+  record.expires_at = expires_at;
+  return record;
+}
+
+TEST_P(StoreConformanceTest, RegistrationPutGetReplaceDelete) {
+  const RegistrationRecord first = Registration(1, kT0 + absl::Hours(1));
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.registrations().Put(first);
+  }).ok());
+  RegistrationRecord got;
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    absl::StatusOr<RegistrationRecord> r = tx.registrations().Get(first.guid);
+    if (!r.ok()) return r.status();
+    got = *r;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(got.guid, first.guid);
+  EXPECT_EQ(got.voucher, first.voucher);
+  EXPECT_EQ(got.device_key, first.device_key);
+  EXPECT_EQ(got.owner_chain, first.owner_chain);
+  EXPECT_EQ(got.address_record, first.address_record);
+  EXPECT_EQ(got.registered_at, first.registered_at);
+  EXPECT_EQ(got.expires_at, first.expires_at);
+
+  // A second Put for the GUID replaces the first, keeping one row.
+  RegistrationRecord second = Registration(1, kT0 + absl::Hours(2));
+  second.address_record = "replaced";
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.registrations().Put(second);
+  }).ok());
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    absl::StatusOr<RegistrationRecord> r = tx.registrations().Get(first.guid);
+    if (!r.ok()) return r.status();
+    EXPECT_EQ(r->address_record, "replaced");
+    EXPECT_EQ(r->expires_at, kT0 + absl::Hours(2));
+    absl::StatusOr<int64_t> count = tx.registrations().Count();
+    EXPECT_EQ(count.value_or(-1), 1);
+    return absl::OkStatus();
+  }).ok());
+
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.registrations().Delete(first.guid);
+  }).ok());
+  absl::Status again = store_->Transact([&](Transaction& tx) {
+    return tx.registrations().Delete(first.guid);
+  });
+  EXPECT_EQ(again.code(), absl::StatusCode::kNotFound);
+  absl::Status get = store_->Transact([&](Transaction& tx) {
+    return tx.registrations().Get(first.guid).status();
+  });
+  EXPECT_EQ(get.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(get.message()), HasSubstr("no registration"));
+}
+
+TEST_P(StoreConformanceTest, RegistrationRefusesBadRecords) {
+  RegistrationRecord no_guid = Registration(1, kT0 + absl::Hours(1));
+  no_guid.guid.clear();
+  RegistrationRecord backwards = Registration(2, kT0);
+  for (const RegistrationRecord& bad : {no_guid, backwards}) {
+    absl::Status status = store_->Transact([&](Transaction& tx) {
+      return tx.registrations().Put(bad);
+    });
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  }
+  absl::Status count = store_->Transact([&](Transaction& tx) -> absl::Status {
+    EXPECT_EQ(tx.registrations().Count().value_or(-1), 0);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(count.ok());
+}
+
+TEST_P(StoreConformanceTest, RegistrationListPagesAndReplacementKeepsItsPlace) {
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    for (int i = 1; i <= 5; ++i) {
+      absl::Status s = tx.registrations().Put(Registration(i, kT0 + absl::Hours(i)));
+      if (!s.ok()) return s;
+    }
+    // Replacing 2 keeps it second.
+    return tx.registrations().Put(Registration(2, kT0 + absl::Hours(9)));
+  }).ok());
+  std::vector<std::string> seen;
+  std::string token;
+  do {
+    ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+      absl::StatusOr<RegistrationPage> page = tx.registrations().List(token, 2);
+      if (!page.ok()) return page.status();
+      for (const RegistrationRecord& r : page->records) seen.push_back(r.guid);
+      token = page->next_page_token;
+      return absl::OkStatus();
+    }).ok());
+  } while (!token.empty());
+  ASSERT_EQ(seen.size(), 5u);
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(seen[i - 1], Registration(i, kT0).guid);
+  absl::Status bad = store_->Transact([&](Transaction& tx) {
+    return tx.registrations().List("garbage", 2).status();
+  });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, DeleteExpiredTakesTheOldestExpiriesUpToTheLimit) {
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    // Expiries: 1 -> +5h, 2 -> +1h, 3 -> +3h, 4 -> +2h, 5 -> +10h.
+    const int hours[] = {5, 1, 3, 2, 10};
+    for (int i = 1; i <= 5; ++i) {
+      absl::Status s = tx.registrations().Put(Registration(i, kT0 + absl::Hours(hours[i - 1])));
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }).ok());
+  // At +5h, four have expired (expiry <= now counts); the limit takes two, the
+  // earliest: 2 (+1h) and 4 (+2h).
+  int64_t deleted = -1;
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    absl::StatusOr<int64_t> n = tx.registrations().DeleteExpired(kT0 + absl::Hours(5), 2);
+    if (!n.ok()) return n.status();
+    deleted = *n;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(deleted, 2);
+  auto exists = [&](int i) {
+    return store_->Transact([&](Transaction& tx) {
+      return tx.registrations().Get(Registration(i, kT0).guid).status();
+    }).ok();
+  };
+  EXPECT_TRUE(exists(1));
+  EXPECT_FALSE(exists(2));
+  EXPECT_TRUE(exists(3));
+  EXPECT_FALSE(exists(4));
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    absl::StatusOr<int64_t> n = tx.registrations().DeleteExpired(kT0 + absl::Hours(5), 100);
+    if (!n.ok()) return n.status();
+    deleted = *n;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(deleted, 2);  // 1 (+5h, exactly now) and 3.
+  EXPECT_TRUE(exists(5));
+  EXPECT_FALSE(exists(1));
+}
+
+TrustedKeyRecord TrustedKey(int i) {
+  TrustedKeyRecord record;
+  record.fingerprint = std::string(31, '\x03') + static_cast<char>(i);
+  record.spki_der = absl::StrCat("spki-", i);
+  record.label = absl::StrCat("Manufacturer ", i);
+  record.added_at = kT0;
+  return record;
+}
+
+TEST_P(StoreConformanceTest, TrustedKeysInsertGetListDelete) {
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    absl::Status s = tx.trusted_keys().Insert(TrustedKey(2));
+    if (!s.ok()) return s;
+    return tx.trusted_keys().Insert(TrustedKey(1));
+  }).ok());
+  absl::Status taken = store_->Transact([&](Transaction& tx) {
+    return tx.trusted_keys().Insert(TrustedKey(1));
+  });
+  EXPECT_EQ(taken.code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    absl::StatusOr<TrustedKeyRecord> got = tx.trusted_keys().Get(TrustedKey(2).fingerprint);
+    if (!got.ok()) return got.status();
+    EXPECT_EQ(got->spki_der, "spki-2");
+    EXPECT_EQ(got->label, "Manufacturer 2");
+    EXPECT_EQ(got->added_at, kT0);
+    absl::StatusOr<std::vector<TrustedKeyRecord>> all = tx.trusted_keys().List();
+    if (!all.ok()) return all.status();
+    EXPECT_EQ(all->size(), 2u);
+    if (all->size() == 2) {
+      // In fingerprint order.
+      EXPECT_EQ((*all)[0].fingerprint, TrustedKey(1).fingerprint);
+      EXPECT_EQ((*all)[1].fingerprint, TrustedKey(2).fingerprint);
+    }
+    return tx.trusted_keys().Delete(TrustedKey(1).fingerprint);
+  }).ok());
+  absl::Status gone = store_->Transact([&](Transaction& tx) {
+    return tx.trusted_keys().Get(TrustedKey(1).fingerprint).status();
+  });
+  EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
+  absl::Status again = store_->Transact([&](Transaction& tx) {
+    return tx.trusted_keys().Delete(TrustedKey(1).fingerprint);
+  });
+  EXPECT_EQ(again.code(), absl::StatusCode::kNotFound);
+  TrustedKeyRecord short_fingerprint = TrustedKey(3);
+  short_fingerprint.fingerprint.resize(20);
+  absl::Status bad = store_->Transact([&](Transaction& tx) {
+    return tx.trusted_keys().Insert(short_fingerprint);
+  });
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, TrustListIsBounded) {
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    for (size_t i = 0; i < kMaxTrustedKeys; ++i) {
+      TrustedKeyRecord record = TrustedKey(0);
+      record.fingerprint = std::string(28, '\x04') + std::string(reinterpret_cast<char*>(&i), 4);
+      absl::Status s = tx.trusted_keys().Insert(record);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }).ok());
+  absl::Status full = store_->Transact([&](Transaction& tx) {
+    return tx.trusted_keys().Insert(TrustedKey(1));
+  });
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_P(StoreConformanceTest, RegistrationAndTrustRollBackWithTheirTransaction) {
+  absl::Status status = store_->Transact([&](Transaction& tx) -> absl::Status {
+    absl::Status s = tx.registrations().Put(Registration(1, kT0 + absl::Hours(1)));
+    if (!s.ok()) return s;
+    s = tx.trusted_keys().Insert(TrustedKey(1));
+    if (!s.ok()) return s;
+    return absl::AbortedError("caller gives up");
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    EXPECT_EQ(tx.registrations().Count().value_or(-1), 0);
+    EXPECT_EQ(tx.trusted_keys().List().value_or(std::vector<TrustedKeyRecord>{{}}).size(), 0u);
+    return absl::OkStatus();
+  }).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest,
                          testing::Values(Backend{"Memory", &OpenMemory},
                                          Backend{"Sqlite", &OpenSqlite}),
