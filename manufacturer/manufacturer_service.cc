@@ -105,53 +105,19 @@ DeviceInitializationService::DeviceInitializationService(const protocol::DiServe
 
 // Follows FDO DI over one stream: read, parse, hand to the session, write, until
 // Done.
-grpc::Status DeviceInitializationService::Initialize(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
+grpc::Status DeviceInitializationService::Initialize(grpc::ServerContext* context,
+                                                     server::ByteStream* stream) {
+  static constexpr server::StreamProtocol kDi{"di", "DI message", "device", "DI.Done",
+                                              kMaxRequestBytes};
   server::StepDeadlines::Watch watch = deadlines_.Start(context, step_deadline_);
   protocol::DiServerSession session(deps_);
-  grpc::ByteBuffer in;
-  uint32_t previous = 0;
-  while (stream->Read(&in)) {
-    watch.Step();
-    std::vector<grpc::Slice> slices;
-    if (in.Length() > kMaxRequestBytes || !in.Dump(&slices).ok()) {
-      return server::ToGrpcStatus(
-          CheckFailed(absl::StatusCode::kResourceExhausted, "di.format",
-                      absl::StrCat("a DI message is at most ", kMaxRequestBytes, " bytes")),
-          previous);
-    }
-    std::string bytes;
-    bytes.reserve(in.Length());
-    for (const grpc::Slice& slice : slices) {
-      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-    v1::DiRequest request;
-    absl::Status parsed = ParseStrict(bytes, kMaxRequestBytes, "DI message", &request);
-    if (!parsed.ok()) {
-      return server::ToGrpcStatus(CheckFailed(absl::StatusCode::kInvalidArgument, "di.format",
-                                              parsed.message()),
-                                  previous);
-    }
-    previous = request.has_app_start() ? 10 : request.has_set_hmac() ? 12 : 0;
-    absl::StatusOr<v1::DiResponse> response = session.Handle(request);
-    if (!response.ok()) return server::ToGrpcStatus(response.status(), previous);
-    const std::string out_bytes = response->SerializeAsString();
-    grpc::Slice slice(out_bytes);
-    grpc::ByteBuffer out(&slice, 1);
-    if (!stream->Write(out)) {
-      return grpc::Status(grpc::StatusCode::CANCELLED, "the device went away");
-    }
-    if (session.done()) return grpc::Status::OK;
-  }
-  if (context->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                        "di.step_deadline: the device took too long");
-  }
-  return server::ToGrpcStatus(
-      CheckFailed(absl::StatusCode::kFailedPrecondition, "di.incomplete",
-                  "the device ended the stream before DI.Done"),
-      previous);
+  return server::ServeSessionStream<v1::DiRequest, v1::DiResponse>(
+      context, stream, watch, kDi,
+      [&](const v1::DiRequest& request, uint32_t* message_type) {
+        *message_type = request.has_app_start() ? 10 : request.has_set_hmac() ? 12 : 0;
+        return session.Handle(request);
+      },
+      [&] { return session.done(); });
 }
 
 grpc::Status SupportDeclarationService::GetSupportDeclaration(

@@ -18,6 +18,7 @@
 #include "core/storage/store.h"
 #include "custody/v1/config.pb.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
+#include "server/session_stream.h"
 #include "server/step_deadlines.h"
 
 namespace custody::manufacturer {
@@ -48,8 +49,7 @@ class DeviceInitializationService final : public grpc::Service {
   DeviceInitializationService(const protocol::DiServerDeps& deps, absl::Duration step_deadline,
                               server::StepDeadlines& deadlines);
 
-  grpc::Status Initialize(grpc::ServerContext* context,
-                          grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream);
+  grpc::Status Initialize(grpc::ServerContext* context, server::ByteStream* stream);
 
  private:
   protocol::DiServerDeps deps_;
