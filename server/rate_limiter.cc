@@ -1,0 +1,88 @@
+#include "server/rate_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <arpa/inet.h>
+
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "core/base/status.h"
+
+namespace custody::server {
+
+std::string RateLimiter::PeerKey(absl::string_view peer) {
+  if (absl::ConsumePrefix(&peer, "ipv4:")) {
+    const size_t colon = peer.rfind(':');
+    return absl::StrCat("ipv4:", peer.substr(0, colon));
+  }
+  if (absl::ConsumePrefix(&peer, "ipv6:")) {
+    // "[addr]:port" -> the /64 prefix of addr.
+    const size_t close = peer.find(']');
+    if (!peer.empty() && peer.front() == '[' && close != absl::string_view::npos) {
+      std::string address(peer.substr(1, close - 1));
+      // Drop a zone index ("%eth0").
+      address = address.substr(0, address.find('%'));
+      unsigned char bytes[16];
+      if (::inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
+        return absl::StrCat("ipv6:", std::string(reinterpret_cast<char*>(bytes), 8));
+      }
+    }
+    return absl::StrCat("ipv6:", peer);
+  }
+  return std::string(peer);
+}
+
+double RateLimiter::Refilled(const Bucket& bucket, absl::Duration now) const {
+  const double elapsed = absl::ToDoubleSeconds(now - bucket.updated);
+  return std::min(limit_.burst, bucket.tokens + std::max(0.0, elapsed) * limit_.per_second);
+}
+
+void RateLimiter::MakeRoom(absl::Duration now) {
+  if (buckets_.size() < limit_.max_peers) return;
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    if (Refilled(it->second, now) >= limit_.burst) {
+      recency_.erase(it->second.recency);
+      it = buckets_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  while (buckets_.size() >= limit_.max_peers && !recency_.empty()) {
+    buckets_.erase(recency_.back());
+    recency_.pop_back();
+  }
+}
+
+absl::Status RateLimiter::Admit(absl::string_view peer) {
+  std::string key = PeerKey(peer);
+  const absl::Duration now = clock_.MonotonicNow();
+  absl::MutexLock lock(&mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    MakeRoom(now);
+    recency_.push_front(key);
+    it = buckets_.emplace(std::move(key), Bucket{limit_.burst, now, recency_.begin()}).first;
+  } else {
+    recency_.splice(recency_.begin(), recency_, it->second.recency);
+  }
+  Bucket& bucket = it->second;
+  bucket.tokens = Refilled(bucket, now);
+  bucket.updated = now;
+  if (bucket.tokens < 1.0) {
+    const double wait = (1.0 - bucket.tokens) / limit_.per_second;
+    return CheckFailed(absl::StatusCode::kResourceExhausted, "rate_limit",
+                       absl::StrCat("too many requests from this address; retry in ",
+                                    static_cast<int64_t>(std::ceil(wait * 1000)), " ms"));
+  }
+  bucket.tokens -= 1.0;
+  return absl::OkStatus();
+}
+
+size_t RateLimiter::tracked_peers() const {
+  absl::MutexLock lock(&mu_);
+  return buckets_.size();
+}
+
+}  // namespace custody::server
