@@ -1,0 +1,57 @@
+// rendezvous_server: owners register where their devices should reach them (TO0)
+// and devices find their owner (TO1). docs/rendezvous.md.
+//
+//   rendezvous_server --config rendezvous.textproto
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "core/base/clock.h"
+#include "core/base/random.h"
+#include "core/base/status.h"
+#include "core/base/text_proto.h"
+#include "rendezvous/rendezvous_server.h"
+#include "server/serve.h"
+
+ABSL_FLAG(std::string, config, "", "rendezvous configuration (protobuf text format)");
+ABSL_FLAG(std::string, state_dir, "", "overrides server.state_dir");
+
+namespace custody::rendezvous {
+namespace {
+
+absl::Status Run(v1::RendezvousConfig config) {
+  if (!absl::GetFlag(FLAGS_state_dir).empty()) {
+    config.mutable_server()->set_state_dir(absl::GetFlag(FLAGS_state_dir));
+  }
+  CUSTODY_ASSIGN_OR_RETURN(std::unique_ptr<Rendezvous> rendezvous,
+                           Rendezvous::Open(std::move(config), SystemClock(), SystemRandom()));
+  return server::ServeUntilSignal(rendezvous->config().server(), rendezvous->identity(),
+                                  rendezvous->services());
+}
+
+}  // namespace
+}  // namespace custody::rendezvous
+
+int main(int argc, char** argv) {
+  custody::server::PrepareProcess();
+  absl::SetProgramUsageMessage("rendezvous_server --config FILE");
+  absl::ParseCommandLine(argc, argv);
+  const std::string path = absl::GetFlag(FLAGS_config);
+  if (path.empty()) {
+    std::fprintf(stderr, "rendezvous_server: --config is required\n");
+    return 2;
+  }
+  custody::v1::RendezvousConfig config;
+  absl::Status status = custody::ReadTextProtoFile(path, &config);
+  if (status.ok()) status = custody::rendezvous::Run(std::move(config));
+  if (!status.ok()) {
+    std::fprintf(stderr, "rendezvous_server: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,120 @@
+#include "rendezvous/rendezvous_server.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/status.h"
+#include "core/storage/sqlite_store.h"
+
+namespace custody::rendezvous {
+namespace {
+
+// Registrations deleted per transaction while sweeping, so that a large sweep
+// never holds the database for long.
+constexpr size_t kSweepBatch = 1000;
+
+absl::Status PrepareRateLimit(v1::RateLimitConfig& limit, double per_second, uint32_t burst,
+                              absl::string_view field) {
+  if (limit.per_second() == 0) limit.set_per_second(per_second);
+  if (limit.burst() == 0) limit.set_burst(burst);
+  if (!std::isfinite(limit.per_second()) || limit.per_second() < 0.001 ||
+      limit.per_second() > 1e6) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".per_second must be between 0.001 and 1000000"));
+  }
+  if (limit.burst() > 1000000) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".burst must be at most 1000000"));
+  }
+  return absl::OkStatus();
+}
+
+server::RateLimit ToRateLimit(const v1::RateLimitConfig& config) {
+  server::RateLimit limit;
+  limit.per_second = config.per_second();
+  limit.burst = config.burst();
+  return limit;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfig config,
+                                                             Clock& clock, SecureRandom& random) {
+  std::unique_ptr<Rendezvous> r(new Rendezvous(clock));
+  CUSTODY_RETURN_IF_ERROR(server::PrepareServerConfig(*config.mutable_server()));
+  if (config.max_registration_lifetime_seconds() == 0) {
+    config.set_max_registration_lifetime_seconds(kDefaultMaxLifetimeSeconds);
+  }
+  if (config.sweep_interval_seconds() == 0) {
+    config.set_sweep_interval_seconds(kDefaultSweepIntervalSeconds);
+  }
+  CUSTODY_RETURN_IF_ERROR(
+      PrepareRateLimit(*config.mutable_to0_rate_limit(), 1, 10, "to0_rate_limit"));
+  CUSTODY_RETURN_IF_ERROR(
+      PrepareRateLimit(*config.mutable_to1_rate_limit(), 5, 20, "to1_rate_limit"));
+  r->config_ = std::move(config);
+  const v1::RendezvousConfig& c = r->config_;
+  const std::string& dir = c.server().state_dir();
+  CUSTODY_ASSIGN_OR_RETURN(
+      r->identity_,
+      pki::LoadOrCreateServiceIdentity(dir, server::IdentityOptions(c.server(), "rendezvous"),
+                                       clock, random));
+  CUSTODY_ASSIGN_OR_RETURN(r->store_, storage::OpenSqliteStore(dir + "/rendezvous.db"));
+  r->deadlines_ = std::make_unique<server::StepDeadlines>(clock);
+  r->to0_limiter_ = std::make_unique<server::RateLimiter>(ToRateLimit(c.to0_rate_limit()), clock);
+  r->to1_limiter_ = std::make_unique<server::RateLimiter>(ToRateLimit(c.to1_rate_limit()), clock);
+  RendezvousService::Options options;
+  options.to0 = {r->store_.get(), &clock, &random,
+                 absl::Seconds(c.max_registration_lifetime_seconds())};
+  options.to1 = {r->store_.get(), &clock, &random};
+  options.step_deadline = absl::Seconds(c.server().step_deadline_seconds());
+  options.deadlines = r->deadlines_.get();
+  options.to0_limiter = r->to0_limiter_.get();
+  options.to1_limiter = r->to1_limiter_.get();
+  r->service_ = std::make_unique<RendezvousService>(options);
+  r->admin_ = std::make_unique<RendezvousAdminService>(*r->store_, clock, r->identity_->admin_ca);
+  r->sweeper_ = std::thread([raw = r.get()] { raw->RunSweeper(); });
+  return r;
+}
+
+Rendezvous::~Rendezvous() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+absl::StatusOr<int64_t> Rendezvous::SweepExpired() {
+  int64_t total = 0;
+  while (true) {
+    int64_t deleted = 0;
+    CUSTODY_RETURN_IF_ERROR(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
+      CUSTODY_ASSIGN_OR_RETURN(deleted, tx.registrations().DeleteExpired(clock_.Now(), kSweepBatch));
+      return absl::OkStatus();
+    }));
+    total += deleted;
+    if (deleted < static_cast<int64_t>(kSweepBatch)) return total;
+  }
+}
+
+void Rendezvous::RunSweeper() {
+  const absl::Duration interval = absl::Seconds(config_.sweep_interval_seconds());
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    // Wakes early only to stop.
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval);
+    if (stopping_) break;
+    mu_.Unlock();
+    absl::StatusOr<int64_t> swept = SweepExpired();
+    if (!swept.ok()) {
+      std::fprintf(stderr, "rendezvous: sweeping expired registrations failed: %s\n",
+                   std::string(swept.status().message()).c_str());
+    }
+    mu_.Lock();
+  }
+}
+
+}  // namespace custody::rendezvous

@@ -1,0 +1,225 @@
+#include "rendezvous/rendezvous_service.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/hex.h"
+#include "core/base/status.h"
+#include "core/crypto/ec_public_key.h"
+#include "core/crypto/hash.h"
+#include "core/protocol/rendezvous_format.h"
+#include "core/voucher/voucher_format.h"
+#include "server/admin_auth.h"
+#include "server/grpc_status.h"
+
+namespace custody::rendezvous {
+namespace {
+
+using pki::AdminRole;
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr size_t kMaxLabelLength = 128;
+
+constexpr server::StreamProtocol kTo0{"to0", "TO0 message", "owner", "TO0.AcceptOwner",
+                                      protocol::kMaxRendezvousMessageSize};
+// A TO1 message is a GUID or a signed 32-byte proof.
+constexpr server::StreamProtocol kTo1{"to1", "TO1 message", "device", "TO1.RVRedirect", 1024};
+
+template <typename Handler>
+grpc::internal::RpcServiceMethod* BidiMethod(const char* name, RendezvousService* service,
+                                             Handler handler) {
+  return new grpc::internal::RpcServiceMethod(
+      name, grpc::internal::RpcMethod::BIDI_STREAMING,
+      new grpc::internal::BidiStreamingHandler<RendezvousService, grpc::ByteBuffer,
+                                               grpc::ByteBuffer>(handler, service));
+}
+
+v1::RegistrationSummary Summarize(const storage::RegistrationRecord& record) {
+  v1::RegistrationSummary summary;
+  summary.set_guid(record.guid);
+  if (record.owner_chain.size() >= 32) {
+    summary.set_owner_key_fingerprint(record.owner_chain.substr(record.owner_chain.size() - 32));
+  }
+  summary.set_entries(static_cast<uint32_t>(record.owner_chain.size() / 32));
+  summary.set_registered_at_unix(absl::ToUnixSeconds(record.registered_at));
+  summary.set_expires_at_unix(absl::ToUnixSeconds(record.expires_at));
+  absl::StatusOr<v1::OwnershipVoucher> voucher = voucher::ParseVoucher(record.voucher);
+  v1::VoucherHeader header;
+  if (voucher.ok() && header.ParseFromString(voucher->header())) {
+    summary.set_manufacturer_key_fingerprint(
+        crypto::Sha256(header.manufacturer_key().spki_der()));
+  }
+  // Stored after verification; read back for display only.
+  v1::SignedPayload signed_record;
+  v1::AddressRecord address_record;
+  if (signed_record.ParseFromString(record.address_record) &&
+      address_record.ParseFromString(signed_record.payload())) {
+    *summary.mutable_addresses() = address_record.addresses();
+  }
+  return summary;
+}
+
+v1::TrustedManufacturer ToWire(const storage::TrustedKeyRecord& record) {
+  v1::TrustedManufacturer out;
+  absl::StatusOr<crypto::EcPublicKey> key = crypto::EcPublicKey::FromSpkiDer(record.spki_der);
+  if (key.ok()) *out.mutable_key() = voucher::ToWireKey(*key);
+  out.set_label(record.label);
+  out.set_fingerprint(record.fingerprint);
+  out.set_added_at_unix(absl::ToUnixSeconds(record.added_at));
+  return out;
+}
+
+storage::AuditEvent AdminEvent(const server::AdminCaller& caller, absl::Time now,
+                               absl::string_view action, absl::string_view target,
+                               std::string details) {
+  storage::AuditEvent event;
+  event.time = now;
+  event.actor = caller.AuditActor();
+  event.action = std::string(action);
+  event.target = std::string(target);
+  event.details = std::move(details);
+  return event;
+}
+
+}  // namespace
+
+RendezvousService::RendezvousService(const Options& options) : options_(options) {
+  AddMethod(BidiMethod("/custody.v1.Rendezvous/RegisterOwner", this,
+                       [](RendezvousService* service, grpc::ServerContext* context,
+                          server::ByteStream* stream) {
+                         return service->RegisterOwner(context, stream);
+                       }));
+  AddMethod(BidiMethod("/custody.v1.Rendezvous/FindOwner", this,
+                       [](RendezvousService* service, grpc::ServerContext* context,
+                          server::ByteStream* stream) {
+                         return service->FindOwner(context, stream);
+                       }));
+}
+
+// Follows FDO TO0 over one stream.
+grpc::Status RendezvousService::RegisterOwner(grpc::ServerContext* context,
+                                              server::ByteStream* stream) {
+  absl::Status admitted = options_.to0_limiter->Admit(context->peer());
+  if (!admitted.ok()) return server::ToGrpcStatus(admitted);
+  server::StepDeadlines::Watch watch = options_.deadlines->Start(context, options_.step_deadline);
+  protocol::To0ServerSession session(options_.to0, context->peer());
+  return server::ServeSessionStream<v1::To0Request, v1::To0Response>(
+      context, stream, watch, kTo0,
+      [&](const v1::To0Request& request, uint32_t* message_type) {
+        *message_type = request.has_hello() ? 20 : request.has_owner_sign() ? 22 : 0;
+        return session.Handle(request);
+      },
+      [&] { return session.done(); });
+}
+
+// Follows FDO TO1 over one stream.
+grpc::Status RendezvousService::FindOwner(grpc::ServerContext* context,
+                                          server::ByteStream* stream) {
+  absl::Status admitted = options_.to1_limiter->Admit(context->peer());
+  if (!admitted.ok()) return server::ToGrpcStatus(admitted);
+  server::StepDeadlines::Watch watch = options_.deadlines->Start(context, options_.step_deadline);
+  protocol::To1ServerSession session(options_.to1);
+  return server::ServeSessionStream<v1::To1Request, v1::To1Response>(
+      context, stream, watch, kTo1,
+      [&](const v1::To1Request& request, uint32_t* message_type) {
+        *message_type = request.has_hello_rv() ? 30 : request.has_prove_to_rv() ? 32 : 0;
+        return session.Handle(request);
+      },
+      [&] { return session.done(); });
+}
+
+grpc::Status RendezvousAdminService::ListRegistrations(
+    grpc::ServerContext* context, const v1::ListRegistrationsRequest* request,
+    v1::ListRegistrationsResponse* response) {
+  absl::StatusOr<server::AdminCaller> caller =
+      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
+                             {AdminRole::kOperator, AdminRole::kAuditor}, "ListRegistrations");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  const uint32_t size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(storage::RegistrationPage page,
+                             tx.registrations().List(request->page_token(), size));
+    for (const storage::RegistrationRecord& record : page.records) {
+      *response->add_registrations() = Summarize(record);
+    }
+    response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  }));
+}
+
+grpc::Status RendezvousAdminService::DeleteRegistration(
+    grpc::ServerContext* context, const v1::DeleteRegistrationRequest* request,
+    v1::DeleteRegistrationResponse* /*response*/) {
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "DeleteRegistration");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_RETURN_IF_ERROR(tx.registrations().Delete(request->guid()));
+    return tx.audit()
+        .Append(AdminEvent(*caller, clock_.Now(), "registration.delete",
+                           HexEncode(request->guid()), ""))
+        .status();
+  }));
+}
+
+grpc::Status RendezvousAdminService::ListTrustedManufacturers(
+    grpc::ServerContext* context, const v1::ListTrustedManufacturersRequest* /*request*/,
+    v1::ListTrustedManufacturersResponse* response) {
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator, AdminRole::kAuditor},
+      "ListTrustedManufacturers");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(std::vector<storage::TrustedKeyRecord> keys,
+                             tx.trusted_keys().List());
+    for (const storage::TrustedKeyRecord& key : keys) *response->add_manufacturers() = ToWire(key);
+    return absl::OkStatus();
+  }));
+}
+
+grpc::Status RendezvousAdminService::TrustManufacturer(
+    grpc::ServerContext* context, const v1::TrustManufacturerRequest* request,
+    v1::TrustManufacturerResponse* response) {
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "TrustManufacturer");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  absl::StatusOr<crypto::EcPublicKey> key = voucher::FromWireKey(request->key());
+  if (!key.ok()) return server::ToGrpcStatus(Annotate(key.status(), "manufacturer key"));
+  if (request->label().empty() || request->label().size() > kMaxLabelLength) {
+    return server::ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("the label must be 1 to ", kMaxLabelLength, " bytes")));
+  }
+  storage::TrustedKeyRecord record;
+  record.fingerprint = key->Fingerprint();
+  record.spki_der = key->spki_der();
+  record.label = request->label();
+  record.added_at = clock_.Now();
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_RETURN_IF_ERROR(tx.trusted_keys().Insert(record));
+    *response->mutable_manufacturer() = ToWire(record);
+    return tx.audit()
+        .Append(AdminEvent(*caller, record.added_at, "trust.add",
+                           absl::StrCat("SHA256:", HexEncode(record.fingerprint)),
+                           absl::StrCat("label \"", record.label, "\"")))
+        .status();
+  }));
+}
+
+grpc::Status RendezvousAdminService::DistrustManufacturer(
+    grpc::ServerContext* context, const v1::DistrustManufacturerRequest* request,
+    v1::DistrustManufacturerResponse* /*response*/) {
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "DistrustManufacturer");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_RETURN_IF_ERROR(tx.trusted_keys().Delete(request->fingerprint()));
+    return tx.audit()
+        .Append(AdminEvent(*caller, clock_.Now(), "trust.remove",
+                           absl::StrCat("SHA256:", HexEncode(request->fingerprint())),
+                           "existing registrations stay until they expire or are deleted"))
+        .status();
+  }));
+}
+
+}  // namespace custody::rendezvous
