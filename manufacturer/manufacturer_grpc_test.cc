@@ -519,7 +519,7 @@ TEST_F(ManufacturerGrpcTest, AuditorMayNotDeclareSupport) {
   v1::DeclareSupportResponse response;
   const grpc::Status status = DeclareSupport("bob", kModel, "2031-12-31", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
-  EXPECT_EQ(status.error_message(), "DeclareSupport is not allowed for the auditor role");
+  EXPECT_EQ(status.error_message(), "admin.role: DeclareSupport is not allowed for the auditor role");
   EXPECT_EQ(Snapshot().events.size(), before.events.size());
   v1::GetSupportDeclarationResponse got;
   EXPECT_EQ(GetSupport(kModel, &got).error_code(), grpc::StatusCode::NOT_FOUND);

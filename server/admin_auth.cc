@@ -52,8 +52,9 @@ absl::Status RequireRole(const AdminCaller& caller, std::initializer_list<pki::A
   for (pki::AdminRole role : allowed) {
     if (caller.role == role) return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(absl::StrCat(rpc, " is not allowed for the ",
-                                                  pki::AdminRoleName(caller.role), " role"));
+  return CheckFailed(absl::StatusCode::kPermissionDenied, "admin.role",
+                     absl::StrCat(rpc, " is not allowed for the ",
+                                  pki::AdminRoleName(caller.role), " role"));
 }
 
 }  // namespace custody::server

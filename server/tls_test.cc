@@ -168,7 +168,7 @@ TEST_F(TlsTest, AdminPortKnowsTheCallerAndRole) {
 TEST_F(TlsTest, AdminPortChecksTheRolePerRpc) {
   grpc::Status status = Call(admin_port_, As("bob"), "operator-only");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(status.error_message(), "OperatorOnly is not allowed for the auditor role");
+  EXPECT_EQ(status.error_message(), "admin.role: OperatorOnly is not allowed for the auditor role");
   EXPECT_EQ(ErrorDetailOf(status).fdo_error_code(), 101u);
 }
 

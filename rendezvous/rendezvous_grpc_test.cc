@@ -1,0 +1,291 @@
+// The rendezvous service as owners, devices and operators see it: the real
+// services, served in-process over real TLS on loopback, driven through gRPC.
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/clock.h"
+#include "core/base/file_util.h"
+#include "core/base/random.h"
+#include "core/base/status.h"
+#include "core/pki/service_identity.h"
+#include "core/protocol/to0_client.h"
+#include "core/protocol/to1_client.h"
+#include "core/voucher/sample_voucher.h"
+#include "core/voucher/voucher_format.h"
+#include "custody/v1/config.pb.h"
+#include "custody/v1/rendezvous.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "rendezvous/rendezvous_server.h"
+#include "server/credentials.h"
+#include "server/grpc_status.h"
+#include "server/serve.h"
+
+namespace custody::rendezvous {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr auto kCallDeadline = std::chrono::seconds(10);
+
+std::string ReadOrDie(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFileBounded(path, 64 * 1024);
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? *std::move(text) : std::string();
+}
+
+void SetDeadline(grpc::ClientContext& context) {
+  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+}
+
+void ExpectStatus(const grpc::Status& status, grpc::StatusCode code, const std::string& check) {
+  EXPECT_EQ(status.error_code(), code) << status.error_message();
+  EXPECT_EQ(server::ErrorDetailOf(status).check(), check) << status.error_message();
+}
+
+// Runs a client session (TO0 or TO1) over a stream; returns the final status.
+template <typename Session, typename Request, typename Response>
+grpc::Status Drive(Session& session, grpc::ClientReaderWriter<Request, Response>* stream,
+                   grpc::ClientContext& context) {
+  absl::StatusOr<Request> first = session.Start();
+  EXPECT_TRUE(first.ok()) << first.status();
+  std::optional<Request> next = *first;
+  while (next.has_value()) {
+    if (!stream->Write(*next)) break;
+    Response response;
+    if (!stream->Read(&response)) break;
+    absl::StatusOr<std::optional<Request>> reply = session.Handle(response);
+    if (!reply.ok()) {
+      context.TryCancel();
+      return server::ToGrpcStatus(reply.status());
+    }
+    next = *reply;
+  }
+  stream->WritesDone();
+  return stream->Finish();
+}
+
+class RendezvousGrpcTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    const testing::TestInfo* test = testing::UnitTest::GetInstance()->current_test_info();
+    root_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", test->name());
+    v1::RendezvousConfig config;
+    config.mutable_server()->set_state_dir(root_);
+    config.mutable_server()->set_listen_address("127.0.0.1:0");
+    config.mutable_server()->set_admin_listen_address("127.0.0.1:0");
+    config.mutable_to1_rate_limit()->set_per_second(0.001);
+    config.mutable_to1_rate_limit()->set_burst(4);
+    absl::StatusOr<std::unique_ptr<Rendezvous>> opened =
+        Rendezvous::Open(config, SystemClock(), SystemRandom());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    rendezvous_ = *std::move(opened);
+    absl::StatusOr<server::RunningServers> running = server::StartServers(
+        rendezvous_->config().server(), rendezvous_->identity(), rendezvous_->services());
+    ASSERT_TRUE(running.ok()) << running.status();
+    servers_ = *std::move(running);
+    for (auto [admin, role] : {std::pair{"alice", pki::AdminRole::kOperator},
+                               std::pair{"bob", pki::AdminRole::kAuditor}}) {
+      ASSERT_TRUE(pki::IssueAdminCredential(root_, admin, role, absl::Hours(24),
+                                            absl::StrCat(root_, "/", admin), SystemClock(),
+                                            SystemRandom())
+                      .ok());
+    }
+    tls_ca_pem_ = ReadOrDie(root_ + "/tls-ca.pem");
+    voucher::SampleOptions options;
+    options.now = absl::Now();
+    set_ = std::make_unique<voucher::SampleVoucherSet>(
+        *voucher::MakeSampleVoucherSet(options, SystemRandom()));
+  }
+
+  void TearDown() override {
+    servers_.Shutdown(absl::ZeroDuration());
+    rendezvous_.reset();
+  }
+
+  std::shared_ptr<grpc::Channel> Channel(int port, const std::string& admin) const {
+    auto credentials = server::ClientCredentials(
+        tls_ca_pem_, admin.empty() ? "" : ReadOrDie(absl::StrCat(root_, "/", admin, ".key")),
+        admin.empty() ? "" : ReadOrDie(absl::StrCat(root_, "/", admin, ".pem")));
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), credentials, args);
+  }
+
+  grpc::Status Trust(const std::string& admin) {
+    auto stub = v1::RendezvousAdmin::NewStub(Channel(servers_.admin_port, admin));
+    grpc::ClientContext context;
+    SetDeadline(context);
+    v1::TrustManufacturerRequest request;
+    *request.mutable_key() = voucher::ToWireKey(set_->manufacturer_key.public_key());
+    request.set_label("Acme");
+    v1::TrustManufacturerResponse response;
+    return stub->TrustManufacturer(&context, request, &response);
+  }
+
+  grpc::Status Register() {
+    protocol::To0Registration registration;
+    registration.voucher = set_->stages.back();
+    v1::OwnerAddress address;
+    address.set_host("owner.example");
+    address.set_port(8043);
+    address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
+    registration.addresses = {address};
+    registration.lifetime = absl::Hours(1);
+    absl::StatusOr<protocol::To0ClientSession> session =
+        protocol::To0ClientSession::New(std::move(registration), set_->owner_keys.back());
+    EXPECT_TRUE(session.ok()) << session.status();
+    auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
+    grpc::ClientContext context;
+    SetDeadline(context);
+    auto stream = stub->RegisterOwner(&context);
+    return Drive(*session, stream.get(), context);
+  }
+
+  grpc::Status Find(std::optional<protocol::OwnerLocation>* found) {
+    protocol::To1DeviceIdentity identity;
+    identity.guid = Guid();
+    identity.header_bytes = set_->stages[0].header();
+    identity.attestation_key = &set_->device_key;
+    identity.hmac_secret = &set_->device_secret;
+    protocol::To1ClientSession session(identity);
+    auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
+    grpc::ClientContext context;
+    SetDeadline(context);
+    auto stream = stub->FindOwner(&context);
+    grpc::Status status = Drive(session, stream.get(), context);
+    if (session.done()) *found = session.location();
+    return status;
+  }
+
+  std::string Guid() const {
+    v1::VoucherHeader header;
+    header.ParseFromString(set_->stages[0].header());
+    return header.guid().value();
+  }
+
+  std::string root_;
+  std::unique_ptr<Rendezvous> rendezvous_;
+  server::RunningServers servers_;
+  std::string tls_ca_pem_;
+  std::unique_ptr<voucher::SampleVoucherSet> set_;
+};
+
+TEST_F(RendezvousGrpcTest, RegisterThenFindOverTls) {
+  ASSERT_TRUE(Trust("alice").ok());
+  grpc::Status registered = Register();
+  ASSERT_TRUE(registered.ok()) << registered.error_message();
+  std::optional<protocol::OwnerLocation> found;
+  grpc::Status status = Find(&found);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->record.addresses(0).host(), "owner.example");
+  EXPECT_EQ(found->owner_key->spki_der(), set_->owner_keys.back().public_key().spki_der());
+
+  // The operator and the auditor see the registration.
+  for (const char* admin : {"alice", "bob"}) {
+    auto stub = v1::RendezvousAdmin::NewStub(Channel(servers_.admin_port, admin));
+    grpc::ClientContext context;
+    SetDeadline(context);
+    v1::ListRegistrationsResponse list;
+    ASSERT_TRUE(stub->ListRegistrations(&context, {}, &list).ok());
+    ASSERT_EQ(list.registrations_size(), 1);
+    EXPECT_EQ(list.registrations(0).guid(), Guid());
+    EXPECT_EQ(list.registrations(0).entries(), 2u);
+    EXPECT_EQ(list.registrations(0).addresses(0).host(), "owner.example");
+  }
+}
+
+TEST_F(RendezvousGrpcTest, OnlyAnOperatorChangesTheTrustList) {
+  ExpectStatus(Trust("bob"), grpc::StatusCode::PERMISSION_DENIED, "admin.role");
+  // Deny by default: nothing trusted, the owner is refused.
+  ExpectStatus(Register(), grpc::StatusCode::PERMISSION_DENIED, "to0.untrusted_manufacturer");
+  ASSERT_TRUE(Trust("alice").ok());
+  ExpectStatus(Trust("alice"), grpc::StatusCode::ALREADY_EXISTS, "");
+  EXPECT_TRUE(Register().ok());
+}
+
+TEST_F(RendezvousGrpcTest, DeletedRegistrationIsNoLongerFound) {
+  ASSERT_TRUE(Trust("alice").ok());
+  ASSERT_TRUE(Register().ok());
+  auto stub = v1::RendezvousAdmin::NewStub(Channel(servers_.admin_port, "bob"));
+  v1::DeleteRegistrationRequest request;
+  request.set_guid(Guid());
+  v1::DeleteRegistrationResponse response;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    ExpectStatus(stub->DeleteRegistration(&context, request, &response),
+                 grpc::StatusCode::PERMISSION_DENIED, "admin.role");
+  }
+  stub = v1::RendezvousAdmin::NewStub(Channel(servers_.admin_port, "alice"));
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    ASSERT_TRUE(stub->DeleteRegistration(&context, request, &response).ok());
+  }
+  std::optional<protocol::OwnerLocation> found;
+  ExpectStatus(Find(&found), grpc::StatusCode::NOT_FOUND, "to1.unknown_guid");
+}
+
+TEST_F(RendezvousGrpcTest, MalformedAndOversizedMessagesEndTheStream) {
+  // The generated stub cannot send malformed bytes; a TO1 message of an unknown
+  // field is the same refusal as garbage.
+  auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    auto stream = stub->FindOwner(&context);
+    v1::To1Request request;
+    request.mutable_hello_rv()->mutable_guid()->GetReflection()->MutableUnknownFields(
+        request.mutable_hello_rv()->mutable_guid())->AddVarint(99, 1);
+    stream->Write(request);
+    stream->WritesDone();
+    ExpectStatus(stream->Finish(), grpc::StatusCode::INVALID_ARGUMENT, "to1.format");
+  }
+  {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    auto stream = stub->FindOwner(&context);
+    v1::To1Request request;
+    request.mutable_hello_rv()->mutable_guid()->set_value(std::string(2000, 'g'));
+    stream->Write(request);
+    stream->WritesDone();
+    ExpectStatus(stream->Finish(), grpc::StatusCode::RESOURCE_EXHAUSTED, "to1.format");
+  }
+}
+
+TEST_F(RendezvousGrpcTest, APeerOverItsRateLimitIsRefused) {
+  // The TO1 burst is 4 with almost no refill: the fifth stream is refused before
+  // any message is read.
+  auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
+  for (int i = 0; i < 4; ++i) {
+    grpc::ClientContext context;
+    SetDeadline(context);
+    auto stream = stub->FindOwner(&context);
+    v1::To1Request request;
+    request.mutable_hello_rv()->mutable_guid()->set_value(std::string(16, 'u'));
+    stream->Write(request);
+    stream->WritesDone();
+    ExpectStatus(stream->Finish(), grpc::StatusCode::NOT_FOUND, "to1.unknown_guid");
+  }
+  grpc::ClientContext context;
+  SetDeadline(context);
+  auto stream = stub->FindOwner(&context);
+  stream->WritesDone();
+  grpc::Status refused = stream->Finish();
+  ExpectStatus(refused, grpc::StatusCode::RESOURCE_EXHAUSTED, "rate_limit");
+  EXPECT_THAT(refused.error_message(), HasSubstr("retry in"));
+  // TO0 has its own bucket.
+  ExpectStatus(Register(), grpc::StatusCode::PERMISSION_DENIED, "to0.untrusted_manufacturer");
+}
+
+}  // namespace
+}  // namespace custody::rendezvous
