@@ -36,6 +36,7 @@
 #include "server/credentials.h"
 #include "server/grpc_status.h"
 #include "server/serve.h"
+#include "server/service_test_util.h"
 
 namespace custody::manufacturer {
 namespace {
@@ -45,17 +46,8 @@ using ::testing::HasSubstr;
 constexpr char kModel[] = "gw-100";
 constexpr char kPolicyUrl[] = "https://example.com/security";
 constexpr char kInitializeMethod[] = "/custody.v1.DeviceInitialization/Initialize";
-constexpr auto kCallDeadline = std::chrono::seconds(10);
 
-std::string ReadOrDie(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileBounded(path, 64 * 1024);
-  EXPECT_TRUE(text.ok()) << text.status();
-  return text.ok() ? *std::move(text) : std::string();
-}
-
-void SetDeadline(grpc::ClientContext& context) {
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-}
+using server::SetTestDeadline;
 
 // What a test compares before and after a call.
 struct StoreSnapshot {
@@ -90,14 +82,7 @@ class ManufacturerGrpcTest : public testing::Test {
         manufacturer_->server_config(), manufacturer_->identity(), manufacturer_->services());
     ASSERT_TRUE(running.ok()) << running.status();
     servers_ = *std::move(running);
-    for (auto [admin, role] : {std::pair{"alice", pki::AdminRole::kOperator},
-                               std::pair{"bob", pki::AdminRole::kAuditor}}) {
-      ASSERT_TRUE(pki::IssueAdminCredential(root_, admin, role, absl::Hours(24),
-                                            absl::StrCat(root_, "/", admin), SystemClock(),
-                                            SystemRandom())
-                      .ok());
-    }
-    tls_ca_pem_ = ReadOrDie(root_ + "/tls-ca.pem");
+    server::IssueTestAdmins(root_);
     device_channel_ = Channel(servers_.device_port, "");
   }
 
@@ -109,12 +94,7 @@ class ManufacturerGrpcTest : public testing::Test {
   // A channel to `port` that trusts the service's TLS CA and presents the admin
   // credential `admin` (none when empty).
   std::shared_ptr<grpc::Channel> Channel(int port, const std::string& admin) const {
-    auto credentials = server::ClientCredentials(
-        tls_ca_pem_, admin.empty() ? "" : ReadOrDie(absl::StrCat(root_, "/", admin, ".key")),
-        admin.empty() ? "" : ReadOrDie(absl::StrCat(root_, "/", admin, ".pem")));
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride("localhost");
-    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), credentials, args);
+    return server::TestChannel(root_, port, admin);
   }
 
   void ExpectMalformedRefused(const std::string& bytes, const std::string& message,
@@ -143,7 +123,7 @@ class ManufacturerGrpcTest : public testing::Test {
   absl::Status RunDi(const std::string& serial, protocol::DiCredentials* out) {
     protocol::DiClientSession session(Info(serial), device_key_, secret_);
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     auto stream = v1::DeviceInitialization::NewStub(device_channel_)->Initialize(&context);
     CUSTODY_ASSIGN_OR_RETURN(v1::DiRequest request, session.Start());
     absl::Status failure;
@@ -193,7 +173,7 @@ class ManufacturerGrpcTest : public testing::Test {
     request.set_security_updates_until(until);
     request.set_disclosure_policy_url(kPolicyUrl);
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     return v1::ManufacturerAdmin::NewStub(Channel(port, admin))
         ->DeclareSupport(&context, request, response);
   }
@@ -202,7 +182,7 @@ class ManufacturerGrpcTest : public testing::Test {
     v1::GetSupportDeclarationRequest request;
     request.set_model(model);
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     return v1::SupportDeclarations::NewStub(device_channel_)
         ->GetSupportDeclaration(&context, request, response);
   }
@@ -218,7 +198,6 @@ class ManufacturerGrpcTest : public testing::Test {
   std::string root_;
   std::unique_ptr<Manufacturer> manufacturer_;
   server::RunningServers servers_;
-  std::string tls_ca_pem_;
   std::shared_ptr<grpc::Channel> device_channel_;
   crypto::EcPrivateKey device_key_ = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
   SecretBytes secret_ = SecretBytes::CopyFrom(std::string(32, 's'));
@@ -263,7 +242,7 @@ TEST_F(ManufacturerGrpcTest, OversizedRequestIsRefusedAndChangesNothing) {
   request.mutable_app_start()->set_csr(std::string(server::kDefaultMaxMessageBytes + 1, 'x'));
   ASSERT_GT(request.ByteSizeLong(), server::kDefaultMaxMessageBytes);
   grpc::ClientContext context;
-  SetDeadline(context);
+  SetTestDeadline(context);
   auto stream = v1::DeviceInitialization::NewStub(device_channel_)->Initialize(&context);
   stream->Write(request);  // May fail once the server has refused the message.
   const grpc::Status status = stream->Finish();
@@ -300,7 +279,7 @@ void ManufacturerGrpcTest::ExpectMalformedRefused(const std::string& bytes,
   grpc::CompletionQueue cq;
   grpc::GenericStub stub(device_channel_);
   grpc::ClientContext context;
-  SetDeadline(context);
+  SetTestDeadline(context);
   auto call = stub.PrepareCall(&context, kInitializeMethod, &cq);
   ASSERT_NE(call, nullptr);
   auto await = [&](intptr_t expected) {
@@ -361,7 +340,7 @@ TEST_P(DiStreamRefusalTest, IsRefusedWithTheCheckAndStoresNoVoucher) {
   const StreamCase& c = GetParam();
   const StoreSnapshot before = Snapshot();
   grpc::ClientContext context;
-  SetDeadline(context);
+  SetTestDeadline(context);
   auto stream = v1::DeviceInitialization::NewStub(device_channel_)->Initialize(&context);
   for (size_t i = 0; i < c.messages.size(); ++i) {
     v1::DiRequest request;

@@ -10,7 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/clock.h"
-#include "core/base/file_util.h"
 #include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/pki/service_identity.h"
@@ -24,26 +23,17 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "rendezvous/rendezvous_server.h"
-#include "server/credentials.h"
 #include "server/grpc_status.h"
 #include "server/serve.h"
+#include "server/service_test_util.h"
 
 namespace custody::rendezvous {
 namespace {
 
 using ::testing::HasSubstr;
 
-constexpr auto kCallDeadline = std::chrono::seconds(10);
-
-std::string ReadOrDie(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileBounded(path, 64 * 1024);
-  EXPECT_TRUE(text.ok()) << text.status();
-  return text.ok() ? *std::move(text) : std::string();
-}
-
-void SetDeadline(grpc::ClientContext& context) {
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-}
+using server::ReadOrFail;
+using server::SetTestDeadline;
 
 void ExpectStatus(const grpc::Status& status, grpc::StatusCode code, const std::string& check) {
   EXPECT_EQ(status.error_code(), code) << status.error_message();
@@ -91,14 +81,7 @@ class RendezvousGrpcTest : public testing::Test {
         rendezvous_->config().server(), rendezvous_->identity(), rendezvous_->services());
     ASSERT_TRUE(running.ok()) << running.status();
     servers_ = *std::move(running);
-    for (auto [admin, role] : {std::pair{"alice", pki::AdminRole::kOperator},
-                               std::pair{"bob", pki::AdminRole::kAuditor}}) {
-      ASSERT_TRUE(pki::IssueAdminCredential(root_, admin, role, absl::Hours(24),
-                                            absl::StrCat(root_, "/", admin), SystemClock(),
-                                            SystemRandom())
-                      .ok());
-    }
-    tls_ca_pem_ = ReadOrDie(root_ + "/tls-ca.pem");
+    server::IssueTestAdmins(root_);
     voucher::SampleOptions options;
     options.now = absl::Now();
     set_ = std::make_unique<voucher::SampleVoucherSet>(
@@ -111,18 +94,13 @@ class RendezvousGrpcTest : public testing::Test {
   }
 
   std::shared_ptr<grpc::Channel> Channel(int port, const std::string& admin) const {
-    auto credentials = server::ClientCredentials(
-        tls_ca_pem_, admin.empty() ? "" : ReadOrDie(absl::StrCat(root_, "/", admin, ".key")),
-        admin.empty() ? "" : ReadOrDie(absl::StrCat(root_, "/", admin, ".pem")));
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride("localhost");
-    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), credentials, args);
+    return server::TestChannel(root_, port, admin);
   }
 
   grpc::Status Trust(const std::string& admin) {
     auto stub = v1::RendezvousAdmin::NewStub(Channel(servers_.admin_port, admin));
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     v1::TrustManufacturerRequest request;
     *request.mutable_key() = voucher::ToWireKey(set_->manufacturer_key.public_key());
     request.set_label("Acme");
@@ -144,7 +122,7 @@ class RendezvousGrpcTest : public testing::Test {
     EXPECT_TRUE(session.ok()) << session.status();
     auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     auto stream = stub->RegisterOwner(&context);
     return Drive(*session, stream.get(), context);
   }
@@ -158,7 +136,7 @@ class RendezvousGrpcTest : public testing::Test {
     protocol::To1ClientSession session(identity);
     auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     auto stream = stub->FindOwner(&context);
     grpc::Status status = Drive(session, stream.get(), context);
     if (session.done()) *found = session.location();
@@ -174,7 +152,6 @@ class RendezvousGrpcTest : public testing::Test {
   std::string root_;
   std::unique_ptr<Rendezvous> rendezvous_;
   server::RunningServers servers_;
-  std::string tls_ca_pem_;
   std::unique_ptr<voucher::SampleVoucherSet> set_;
 };
 
@@ -193,7 +170,7 @@ TEST_F(RendezvousGrpcTest, RegisterThenFindOverTls) {
   for (const char* admin : {"alice", "bob"}) {
     auto stub = v1::RendezvousAdmin::NewStub(Channel(servers_.admin_port, admin));
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     v1::ListRegistrationsResponse list;
     ASSERT_TRUE(stub->ListRegistrations(&context, {}, &list).ok());
     ASSERT_EQ(list.registrations_size(), 1);
@@ -221,14 +198,14 @@ TEST_F(RendezvousGrpcTest, DeletedRegistrationIsNoLongerFound) {
   v1::DeleteRegistrationResponse response;
   {
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     ExpectStatus(stub->DeleteRegistration(&context, request, &response),
                  grpc::StatusCode::PERMISSION_DENIED, "admin.role");
   }
   stub = v1::RendezvousAdmin::NewStub(Channel(servers_.admin_port, "alice"));
   {
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     ASSERT_TRUE(stub->DeleteRegistration(&context, request, &response).ok());
   }
   std::optional<protocol::OwnerLocation> found;
@@ -241,7 +218,7 @@ TEST_F(RendezvousGrpcTest, MalformedAndOversizedMessagesEndTheStream) {
   auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
   {
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     auto stream = stub->FindOwner(&context);
     v1::To1Request request;
     request.mutable_hello_rv()->mutable_guid()->GetReflection()->MutableUnknownFields(
@@ -252,7 +229,7 @@ TEST_F(RendezvousGrpcTest, MalformedAndOversizedMessagesEndTheStream) {
   }
   {
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     auto stream = stub->FindOwner(&context);
     v1::To1Request request;
     request.mutable_hello_rv()->mutable_guid()->set_value(std::string(2000, 'g'));
@@ -268,7 +245,7 @@ TEST_F(RendezvousGrpcTest, APeerOverItsRateLimitIsRefused) {
   auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
   for (int i = 0; i < 4; ++i) {
     grpc::ClientContext context;
-    SetDeadline(context);
+    SetTestDeadline(context);
     auto stream = stub->FindOwner(&context);
     v1::To1Request request;
     request.mutable_hello_rv()->mutable_guid()->set_value(std::string(16, 'u'));
@@ -277,7 +254,7 @@ TEST_F(RendezvousGrpcTest, APeerOverItsRateLimitIsRefused) {
     ExpectStatus(stream->Finish(), grpc::StatusCode::NOT_FOUND, "to1.unknown_guid");
   }
   grpc::ClientContext context;
-  SetDeadline(context);
+  SetTestDeadline(context);
   auto stream = stub->FindOwner(&context);
   stream->WritesDone();
   grpc::Status refused = stream->Finish();
