@@ -264,5 +264,17 @@ TEST_F(RendezvousGrpcTest, APeerOverItsRateLimitIsRefused) {
   ExpectStatus(Register(), grpc::StatusCode::PERMISSION_DENIED, "to0.untrusted_manufacturer");
 }
 
+TEST(RendezvousConfigTest, AMessageLimitTooSmallForAVoucherIsRefusedAtStart) {
+  v1::RendezvousConfig config;
+  config.mutable_server()->set_state_dir(absl::StrCat(std::getenv("TEST_TMPDIR"), "/small"));
+  config.mutable_server()->set_listen_address("127.0.0.1:0");
+  config.mutable_server()->set_admin_listen_address("127.0.0.1:0");
+  config.mutable_server()->set_max_message_bytes(16 * 1024);
+  absl::StatusOr<std::unique_ptr<Rendezvous>> opened =
+      Rendezvous::Open(config, SystemClock(), SystemRandom());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(opened.status().message()), HasSubstr("server.max_message_bytes"));
+}
+
 }  // namespace
 }  // namespace custody::rendezvous

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status.h"
+#include "core/protocol/rendezvous_format.h"
 #include "core/storage/sqlite_store.h"
 
 namespace custody::rendezvous {
@@ -54,6 +55,14 @@ absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfi
       PrepareRateLimit(*config.mutable_to0_rate_limit(), 1, 10, "to0_rate_limit"));
   CUSTODY_RETURN_IF_ERROR(
       PrepareRateLimit(*config.mutable_to1_rate_limit(), 5, 20, "to1_rate_limit"));
+  // gRPC's own limit must let the largest TO0 message and TO1 answer through, or
+  // they would be refused before the service's precise checks.
+  if (config.server().max_message_bytes() < server::kDefaultMaxMessageBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "server.max_message_bytes must be at least ", server::kDefaultMaxMessageBytes,
+        " for the rendezvous service (a TO0 message carries a voucher of up to ",
+        protocol::kMaxRegisteredVoucherSize, " bytes)"));
+  }
   r->config_ = std::move(config);
   const v1::RendezvousConfig& c = r->config_;
   const std::string& dir = c.server().state_dir();

@@ -1,5 +1,6 @@
 #include "rendezvous/rendezvous_service.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -23,8 +24,8 @@ constexpr size_t kMaxLabelLength = 128;
 
 constexpr server::StreamProtocol kTo0{"to0", "TO0 message", "owner", "TO0.AcceptOwner",
                                       protocol::kMaxRendezvousMessageSize};
-// A TO1 message is a GUID or a signed 32-byte proof.
-constexpr server::StreamProtocol kTo1{"to1", "TO1 message", "device", "TO1.RVRedirect", 1024};
+constexpr server::StreamProtocol kTo1{"to1", "TO1 message", "device", "TO1.RVRedirect",
+                                      protocol::kMaxTo1MessageSize};
 
 template <typename Handler>
 grpc::internal::RpcServiceMethod* BidiMethod(const char* name, RendezvousService* service,
@@ -154,6 +155,9 @@ grpc::Status RendezvousAdminService::DeleteRegistration(
   absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
       *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "DeleteRegistration");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  if (request->guid().size() != voucher::kGuidSize) {
+    return server::ToGrpcStatus(absl::InvalidArgumentError("a GUID is 16 bytes"));
+  }
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_RETURN_IF_ERROR(tx.registrations().Delete(request->guid()));
     return tx.audit()
@@ -186,9 +190,11 @@ grpc::Status RendezvousAdminService::TrustManufacturer(
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   absl::StatusOr<crypto::EcPublicKey> key = voucher::FromWireKey(request->key());
   if (!key.ok()) return server::ToGrpcStatus(Annotate(key.status(), "manufacturer key"));
-  if (request->label().empty() || request->label().size() > kMaxLabelLength) {
-    return server::ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("the label must be 1 to ", kMaxLabelLength, " bytes")));
+  const bool printable = std::all_of(request->label().begin(), request->label().end(),
+                                     [](char c) { return c >= ' ' && c <= '~' && c != '"'; });
+  if (request->label().empty() || request->label().size() > kMaxLabelLength || !printable) {
+    return server::ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
+        "the label must be 1 to ", kMaxLabelLength, " printable characters without quotes")));
   }
   storage::TrustedKeyRecord record;
   record.fingerprint = key->Fingerprint();
@@ -212,6 +218,10 @@ grpc::Status RendezvousAdminService::DistrustManufacturer(
   absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
       *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "DistrustManufacturer");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  if (request->fingerprint().size() != 32) {
+    return server::ToGrpcStatus(
+        absl::InvalidArgumentError("a key fingerprint is 32 bytes (SHA-256 of the SPKI)"));
+  }
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_RETURN_IF_ERROR(tx.trusted_keys().Delete(request->fingerprint()));
     return tx.audit()

@@ -28,6 +28,8 @@ inline constexpr size_t kRendezvousNonceSize = 16;
 inline constexpr size_t kMaxRegisteredVoucherSize = 48 * 1024;
 // The largest TO0 or TO1 message; a To0Hello is the voucher and a few bytes.
 inline constexpr size_t kMaxRendezvousMessageSize = kMaxRegisteredVoucherSize + 1024;
+// The largest TO1 message: a GUID, or a signed proof of a 16-byte nonce and GUID.
+inline constexpr size_t kMaxTo1MessageSize = 1024;
 inline constexpr size_t kMaxOwnerAddresses = 8;
 // The largest signed address record and To0Data.
 inline constexpr size_t kMaxAddressRecordSize = 4 * 1024;

@@ -145,13 +145,13 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
   if (remove_) {
     absl::StatusOr<absl::string_view> signed_data =
         crypto::VerifySignedPayload(owner_sign.signature(), kTo0DataType, owner);
+    if (!signed_data.ok() && signed_data.status().code() != absl::StatusCode::kUnauthenticated) {
+      return Refuse(absl::StatusCode::kInvalidArgument, "to0.format",
+                    signed_data.status().message());
+    }
     if (!signed_data.ok() || *signed_data != owner_sign.to0_data()) {
-      const bool forged = !signed_data.ok() &&
-                          signed_data.status().code() == absl::StatusCode::kUnauthenticated;
       return Refuse(absl::StatusCode::kUnauthenticated, "to0.owner_signature",
-                    forged || signed_data.ok()
-                        ? "the removal is not signed by the voucher's current owner"
-                        : signed_data.status().message());
+                    "the removal is not signed by the voucher's current owner");
     }
   } else {
     absl::StatusOr<v1::AddressRecord> record =

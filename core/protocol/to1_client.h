@@ -10,8 +10,8 @@
 // the device at anyone the voucher does not name.
 //
 // Refusals name the check: to1.unexpected_message, to1.session_over
-// (FAILED_PRECONDITION); to1.nonce, to1.voucher_header (INVALID_ARGUMENT,
-// UNAUTHENTICATED for a header that is not the device's); voucher.header_hmac
+// (FAILED_PRECONDITION); to1.nonce (INVALID_ARGUMENT); to1.voucher_header
+// (UNAUTHENTICATED: a header that is not the device's); voucher.header_hmac
 // and the other voucher.* checks; to1.address_record, to1.owner_signature.
 //
 // Not thread-safe. The key and secret must outlive the session.
