@@ -189,6 +189,43 @@ TEST_F(RendezvousGrpcTest, OnlyAnOperatorChangesTheTrustList) {
   EXPECT_TRUE(Register().ok());
 }
 
+TEST_F(RendezvousGrpcTest, AdminInputIsCheckedBeforeTheStore) {
+  auto stub = v1::RendezvousAdmin::NewStub(Channel(servers_.admin_port, "alice"));
+  {
+    grpc::ClientContext context;
+    SetTestDeadline(context);
+    v1::TrustManufacturerRequest request;
+    *request.mutable_key() = voucher::ToWireKey(set_->manufacturer_key.public_key());
+    request.set_label("Acme \"Inc\"");
+    v1::TrustManufacturerResponse response;
+    grpc::Status status = stub->TrustManufacturer(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("without quotes"));
+  }
+  {
+    grpc::ClientContext context;
+    SetTestDeadline(context);
+    v1::DeleteRegistrationRequest request;
+    request.set_guid("short");
+    v1::DeleteRegistrationResponse response;
+    grpc::Status status = stub->DeleteRegistration(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("16 bytes"));
+  }
+  {
+    grpc::ClientContext context;
+    SetTestDeadline(context);
+    v1::DistrustManufacturerRequest request;
+    request.set_fingerprint("short");
+    v1::DistrustManufacturerResponse response;
+    grpc::Status status = stub->DistrustManufacturer(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("32 bytes"));
+  }
+  // Nothing was trusted: the owner is still refused.
+  ExpectStatus(Register(), grpc::StatusCode::PERMISSION_DENIED, "to0.untrusted_manufacturer");
+}
+
 TEST_F(RendezvousGrpcTest, DeletedRegistrationIsNoLongerFound) {
   ASSERT_TRUE(Trust("alice").ok());
   ASSERT_TRUE(Register().ok());

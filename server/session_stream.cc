@@ -34,10 +34,6 @@ grpc::ByteBuffer SerializeToByteBuffer(const google::protobuf::Message& message)
   return grpc::ByteBuffer(&slice, 1);
 }
 
-grpc::Status ToGrpcStreamStatus(const absl::Status& status, uint32_t previous_message_type) {
-  return ToGrpcStatus(status, previous_message_type);
-}
-
 grpc::Status EndedEarly(grpc::ServerContext* context, const StreamProtocol& protocol,
                         uint32_t previous_message_type) {
   if (context->IsCancelled()) {

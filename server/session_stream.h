@@ -7,10 +7,11 @@
 // peer hanging up (all the generated synchronous API can tell).
 //
 // Each message read is a new step for the stream's deadline watch. The loop ends
-// with OK when the session is done, with the session's refusal, with
-// DEADLINE_EXCEEDED `<protocol>.step_deadline` when the watch cancelled the
-// stream, or with FAILED_PRECONDITION `<protocol>.incomplete` when the peer ended
-// the stream early.
+// with OK when the session is done, with the session's refusal, or with
+// FAILED_PRECONDITION `<protocol>.incomplete` when the peer ended the stream
+// early. A stream the watch cancelled (or the peer cancelled) ends with
+// DEADLINE_EXCEEDED `<protocol>.step_deadline` on the server's side; the peer,
+// whose stream is already cancelled, sees CANCELLED.
 
 #ifndef CUSTODY_SERVER_SESSION_STREAM_H_
 #define CUSTODY_SERVER_SESSION_STREAM_H_
@@ -28,6 +29,7 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/sync_stream.h"
+#include "server/grpc_status.h"
 #include "server/step_deadlines.h"
 
 namespace custody::server {
@@ -61,7 +63,6 @@ grpc::Status ServeSessionStream(
 // The gRPC status for an early end of the stream (cancelled or half-closed).
 grpc::Status EndedEarly(grpc::ServerContext* context, const StreamProtocol& protocol,
                         uint32_t previous_message_type);
-grpc::Status ToGrpcStreamStatus(const absl::Status& status, uint32_t previous_message_type);
 
 template <typename Request, typename Response>
 grpc::Status ServeSessionStream(
@@ -75,9 +76,9 @@ grpc::Status ServeSessionStream(
     watch.Step();
     Request request;
     absl::Status parsed = ParseStreamMessage(in, protocol, &request);
-    if (!parsed.ok()) return ToGrpcStreamStatus(parsed, previous);
+    if (!parsed.ok()) return ToGrpcStatus(parsed, previous);
     absl::StatusOr<Response> response = handle(request, &previous);
-    if (!response.ok()) return ToGrpcStreamStatus(response.status(), previous);
+    if (!response.ok()) return ToGrpcStatus(response.status(), previous);
     if (!stream->Write(SerializeToByteBuffer(*response))) {
       return grpc::Status(grpc::StatusCode::CANCELLED, absl::StrCat("the ", protocol.peer, " went away"));
     }

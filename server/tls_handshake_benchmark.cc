@@ -36,7 +36,16 @@ struct SslCtxFree {
 struct SslFree {
   void operator()(SSL* ssl) const { SSL_free(ssl); }
 };
+struct X509Free {
+  void operator()(X509* x509) const { X509_free(x509); }
+};
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+
+X509Ptr ParseCertificate(const std::string& der) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+}
 using SslPtr = std::unique_ptr<SSL, SslFree>;
 
 double ThreadCpuSeconds() {
@@ -67,14 +76,11 @@ SslCtxPtr ServerContext(const pki::ServiceIdentity& identity, const Variant& var
   SSL_CTX_set_max_proto_version(ctx.get(), variant.version);
   if (SSL_CTX_set1_groups_list(ctx.get(), variant.groups) != 1) Die("groups");
   SSL_CTX_set_num_tickets(ctx.get(), static_cast<size_t>(variant.tickets));
-  const unsigned char* p =
-      reinterpret_cast<const unsigned char*>(identity.server_certificate.der().data());
-  X509* leaf = d2i_X509(nullptr, &p, static_cast<long>(identity.server_certificate.der().size()));
-  if (leaf == nullptr || SSL_CTX_use_certificate(ctx.get(), leaf) != 1) Die("certificate");
-  X509_free(leaf);
-  p = reinterpret_cast<const unsigned char*>(identity.tls_ca.der().data());
-  X509* ca = d2i_X509(nullptr, &p, static_cast<long>(identity.tls_ca.der().size()));
-  if (ca == nullptr || SSL_CTX_add0_chain_cert(ctx.get(), ca) != 1) Die("chain");
+  X509Ptr leaf = ParseCertificate(identity.server_certificate.der());
+  if (leaf == nullptr || SSL_CTX_use_certificate(ctx.get(), leaf.get()) != 1) Die("certificate");
+  X509Ptr ca = ParseCertificate(identity.tls_ca.der());
+  // add1: the context takes its own reference.
+  if (ca == nullptr || SSL_CTX_add1_chain_cert(ctx.get(), ca.get()) != 1) Die("chain");
   if (SSL_CTX_use_PrivateKey(ctx.get(), identity.server_key.evp_pkey()) != 1) Die("key");
   return ctx;
 }
@@ -85,12 +91,10 @@ SslCtxPtr ClientContext(const pki::ServiceIdentity& identity, const Variant& var
   SSL_CTX_set_min_proto_version(ctx.get(), variant.version);
   SSL_CTX_set_max_proto_version(ctx.get(), variant.version);
   if (SSL_CTX_set1_groups_list(ctx.get(), variant.groups) != 1) Die("groups");
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(identity.tls_ca.der().data());
-  X509* ca = d2i_X509(nullptr, &p, static_cast<long>(identity.tls_ca.der().size()));
-  if (ca == nullptr || X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca) != 1) {
+  X509Ptr ca = ParseCertificate(identity.tls_ca.der());
+  if (ca == nullptr || X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca.get()) != 1) {
     Die("client trust");
   }
-  X509_free(ca);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   return ctx;
 }

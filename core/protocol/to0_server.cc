@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/hex.h"
 #include "core/base/proto_parse.h"
@@ -17,23 +18,15 @@
 namespace custody::protocol {
 namespace {
 
-absl::Status Refuse(absl::StatusCode code, absl::string_view check, absl::string_view detail) {
-  return CheckFailed(code, check, detail);
-}
-
-bool StartsWith(absl::string_view s, absl::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
 // May an owner with chain `incoming` replace (or remove) the registration made by
 // `registered`? The same owner, or a later one in the same chain, may.
 absl::Status CheckOwnerPlace(absl::string_view registered, absl::string_view incoming) {
-  if (StartsWith(incoming, registered)) return absl::OkStatus();
-  if (StartsWith(registered, incoming)) {
-    return Refuse(absl::StatusCode::kPermissionDenied, "to0.older_owner",
+  if (absl::StartsWith(incoming, registered)) return absl::OkStatus();
+  if (absl::StartsWith(registered, incoming)) {
+    return CheckFailed(absl::StatusCode::kPermissionDenied, "to0.older_owner",
                   "a later owner of this voucher holds the registration");
   }
-  return Refuse(absl::StatusCode::kPermissionDenied, "to0.owner_conflict",
+  return CheckFailed(absl::StatusCode::kPermissionDenied, "to0.owner_conflict",
                 "the registration belongs to an owner chain that forks from this voucher's");
 }
 
@@ -44,11 +37,11 @@ absl::StatusOr<v1::To0Response> To0ServerSession::Handle(const v1::To0Request& r
   switch (state_) {
     case State::kDone:
     case State::kFailed:
-      return Refuse(absl::StatusCode::kFailedPrecondition, "to0.session_over",
+      return CheckFailed(absl::StatusCode::kFailedPrecondition, "to0.session_over",
                     "the TO0 session has ended");
     case State::kExpectHello:
       if (!request.has_hello()) {
-        response = Refuse(absl::StatusCode::kFailedPrecondition, "to0.unexpected_message",
+        response = CheckFailed(absl::StatusCode::kFailedPrecondition, "to0.unexpected_message",
                           "expected TO0.Hello");
       } else {
         response = HandleHello(request.hello());
@@ -56,7 +49,7 @@ absl::StatusOr<v1::To0Response> To0ServerSession::Handle(const v1::To0Request& r
       break;
     case State::kExpectOwnerSign:
       if (!request.has_owner_sign()) {
-        response = Refuse(absl::StatusCode::kFailedPrecondition, "to0.unexpected_message",
+        response = CheckFailed(absl::StatusCode::kFailedPrecondition, "to0.unexpected_message",
                           "expected TO0.OwnerSign");
       } else {
         response = HandleOwnerSign(request.owner_sign());
@@ -69,12 +62,12 @@ absl::StatusOr<v1::To0Response> To0ServerSession::Handle(const v1::To0Request& r
 
 absl::StatusOr<v1::To0Response> To0ServerSession::HandleHello(const v1::To0Hello& hello) {
   if (hello.voucher().size() > kMaxRegisteredVoucherSize) {
-    return Refuse(absl::StatusCode::kResourceExhausted, "to0.voucher_size",
+    return CheckFailed(absl::StatusCode::kResourceExhausted, "to0.voucher_size",
                   absl::StrCat("a registered voucher is at most ", kMaxRegisteredVoucherSize,
                                " bytes"));
   }
   if (hello.remove() ? hello.lifetime_seconds() != 0 : hello.lifetime_seconds() == 0) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to0.lifetime",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.lifetime",
                   hello.remove() ? "a removal asks for no lifetime"
                                  : "a registration asks for a lifetime of 1 second or more");
   }
@@ -85,14 +78,14 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleHello(const v1::To0Hello
   absl::Status parsed = ParseStrict(voucher_.header(), voucher::kMaxHeaderSize,
                                     "voucher header", &header);
   if (!parsed.ok()) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "voucher.header", parsed.message());
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "voucher.header", parsed.message());
   }
   manufacturer_key_ = header.manufacturer_key();
   manufacturer_fingerprint_ = crypto::Sha256(manufacturer_key_.spki_der());
   CUSTODY_RETURN_IF_ERROR(deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
     absl::Status trusted = tx.trusted_keys().Get(manufacturer_fingerprint_).status();
     if (trusted.code() == absl::StatusCode::kNotFound) {
-      return Refuse(absl::StatusCode::kPermissionDenied, "to0.untrusted_manufacturer",
+      return CheckFailed(absl::StatusCode::kPermissionDenied, "to0.untrusted_manufacturer",
                     absl::StrCat("the voucher's manufacturer key SHA256:",
                                  HexEncode(manufacturer_fingerprint_),
                                  " is not on this service's trust list"));
@@ -114,22 +107,22 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
   v1::To0Data data;
   absl::Status parsed = ParseStrict(owner_sign.to0_data(), kMaxTo0DataSize, "To0Data", &data);
   if (!parsed.ok()) {
-    return Refuse(parsed.code() == absl::StatusCode::kResourceExhausted
+    return CheckFailed(parsed.code() == absl::StatusCode::kResourceExhausted
                       ? absl::StatusCode::kResourceExhausted
                       : absl::StatusCode::kInvalidArgument,
                   "to0.format", parsed.message());
   }
   if (!crypto::ConstantTimeEquals(data.nonce(), nonce_)) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to0.nonce",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to0.nonce",
                   "the To0Data does not carry this session's nonce");
   }
   if (data.voucher_hash().algorithm() != v1::HASH_ALGORITHM_SHA256 ||
       !crypto::ConstantTimeEquals(data.voucher_hash().value(), crypto::Sha256(voucher_bytes_))) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to0.voucher_hash",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.voucher_hash",
                   "the To0Data's voucher hash is not the SHA-256 of the voucher sent");
   }
   if (data.lifetime_seconds() != lifetime_seconds_ || data.remove() != remove_) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to0.lifetime",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.lifetime",
                   "the To0Data's lifetime or removal flag differs from TO0.Hello's");
   }
 
@@ -146,11 +139,11 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
     absl::StatusOr<absl::string_view> signed_data =
         crypto::VerifySignedPayload(owner_sign.signature(), kTo0DataType, owner);
     if (!signed_data.ok() && signed_data.status().code() != absl::StatusCode::kUnauthenticated) {
-      return Refuse(absl::StatusCode::kInvalidArgument, "to0.format",
+      return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.format",
                     signed_data.status().message());
     }
     if (!signed_data.ok() || *signed_data != owner_sign.to0_data()) {
-      return Refuse(absl::StatusCode::kUnauthenticated, "to0.owner_signature",
+      return CheckFailed(absl::StatusCode::kUnauthenticated, "to0.owner_signature",
                     "the removal is not signed by the voucher's current owner");
     }
   } else {
@@ -159,7 +152,7 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
     if (!record.ok()) return record.status();
     if (!crypto::ConstantTimeEquals(record->to0_data_hash().value(),
                                     crypto::Sha256(owner_sign.to0_data()))) {
-      return Refuse(absl::StatusCode::kInvalidArgument, "to0.address_record",
+      return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.address_record",
                     "the address record's to0_data_hash is not the SHA-256 of the To0Data");
     }
     address_record = owner_sign.signature().SerializeAsString();
@@ -174,7 +167,7 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
     // The trust list may have changed since Hello.
     absl::Status trusted = tx.trusted_keys().Get(manufacturer_fingerprint_).status();
     if (trusted.code() == absl::StatusCode::kNotFound) {
-      return Refuse(absl::StatusCode::kPermissionDenied, "to0.untrusted_manufacturer",
+      return CheckFailed(absl::StatusCode::kPermissionDenied, "to0.untrusted_manufacturer",
                     "the voucher's manufacturer key was removed from the trust list");
     }
     CUSTODY_RETURN_IF_ERROR(trusted);
@@ -189,7 +182,7 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
     event.target = HexEncode(verified.guid());
     if (remove_) {
       if (!existing.ok()) {
-        return Refuse(absl::StatusCode::kNotFound, "to0.not_registered",
+        return CheckFailed(absl::StatusCode::kNotFound, "to0.not_registered",
                       "this voucher's device has no registration to remove");
       }
       CUSTODY_RETURN_IF_ERROR(tx.registrations().Delete(verified.guid()));

@@ -37,6 +37,23 @@ struct State {
   std::map<std::string, TrustedKeyRecord> trusted_keys;
 };
 
+// The page after `page_token` of records kept by insertion sequence.
+template <typename Page, typename Record>
+absl::StatusOr<Page> PageOf(const std::map<int64_t, Record>& records,
+                            absl::string_view page_token, size_t page_size) {
+  CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
+  CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
+  Page page;
+  for (auto it = records.upper_bound(after);
+       it != records.end() && page.records.size() < page_size; ++it) {
+    page.records.push_back(it->second);
+    if (page.records.size() == page_size && std::next(it) != records.end()) {
+      page.next_page_token = MakePageToken(it->first);
+    }
+  }
+  return page;
+}
+
 class MemoryRegistrations final : public RegistrationTable {
  public:
   explicit MemoryRegistrations(State* state) : state_(state) {}
@@ -69,17 +86,7 @@ class MemoryRegistrations final : public RegistrationTable {
   }
 
   absl::StatusOr<RegistrationPage> List(absl::string_view page_token, size_t page_size) override {
-    CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
-    CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
-    RegistrationPage page;
-    for (auto it = state_->registrations.upper_bound(after);
-         it != state_->registrations.end() && page.records.size() < page_size; ++it) {
-      page.records.push_back(it->second);
-      if (page.records.size() == page_size && std::next(it) != state_->registrations.end()) {
-        page.next_page_token = MakePageToken(it->first);
-      }
-    }
-    return page;
+    return PageOf<RegistrationPage>(state_->registrations, page_token, page_size);
   }
 
   absl::StatusOr<int64_t> DeleteExpired(absl::Time now, size_t limit) override {
@@ -199,17 +206,7 @@ class MemoryTransaction final : public Transaction, VoucherTable, AuditTable, Su
   }
 
   absl::StatusOr<VoucherPage> List(absl::string_view page_token, size_t page_size) override {
-    CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
-    CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
-    VoucherPage page;
-    for (auto it = state_->vouchers.upper_bound(after);
-         it != state_->vouchers.end() && page.records.size() < page_size; ++it) {
-      page.records.push_back(it->second);
-      if (page.records.size() == page_size && std::next(it) != state_->vouchers.end()) {
-        page.next_page_token = MakePageToken(it->first);
-      }
-    }
-    return page;
+    return PageOf<VoucherPage>(state_->vouchers, page_token, page_size);
   }
 
   absl::StatusOr<int64_t> Count() override {

@@ -103,6 +103,33 @@ absl::StatusOr<VoucherRecord> ReadVoucher(const Statement& row, int first) {
   return record;
 }
 
+// The page after `page_token` from `sql`, whose columns are the insertion sequence
+// and then the record's (?1: the sequence to start after; ?2: the row limit).
+// One row more than asked is read, to know whether another page follows.
+template <typename Page, typename ReadFn>
+absl::StatusOr<Page> ReadPage(Connection* db, const char* sql, absl::string_view page_token,
+                              size_t page_size, ReadFn read) {
+  CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
+  CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
+  CUSTODY_ASSIGN_OR_RETURN(Statement * stmt, db->Prepare(sql));
+  CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, after));
+  CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(page_size) + 1));
+  Page page;
+  int64_t last = 0;
+  while (true) {
+    CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (page.records.size() == page_size) {
+      page.next_page_token = MakePageToken(last);
+      break;
+    }
+    last = stmt->ColumnInt64(0);
+    CUSTODY_ASSIGN_OR_RETURN(auto record, read(*stmt));
+    page.records.push_back(std::move(record));
+  }
+  return page;
+}
+
 // The store's answer to a unique-key violation, worded like the other backends.
 absl::Status UniqueViolation(const absl::Status& status, const VoucherRecord& record) {
   if (status.code() != absl::StatusCode::kAlreadyExists) return status;
@@ -174,28 +201,14 @@ class SqliteRegistrations final : public RegistrationTable {
   }
 
   absl::StatusOr<RegistrationPage> List(absl::string_view page_token, size_t page_size) override {
-    CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
-    CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
-    CUSTODY_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        db_->Prepare("SELECT seq, guid, voucher, device_key, owner_chain, address_record, "
-                     "registered_at_us, expires_at_us FROM registrations WHERE seq > ?1 "
-                     "ORDER BY seq LIMIT ?2"));
-    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, after));
-    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(page_size) + 1));
-    RegistrationPage page;
-    int64_t last = 0;
-    while (true) {
-      CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
-      if (!row) break;
-      if (page.records.size() == page_size) {
-        page.next_page_token = MakePageToken(last);
-        break;
-      }
-      last = stmt->ColumnInt64(0);
-      page.records.push_back(ReadRegistration(*stmt, 1));
-    }
-    return page;
+    return ReadPage<RegistrationPage>(
+        db_,
+        "SELECT seq, guid, voucher, device_key, owner_chain, address_record, registered_at_us, "
+        "expires_at_us FROM registrations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        page_token, page_size,
+        [](const Statement& row) -> absl::StatusOr<RegistrationRecord> {
+          return ReadRegistration(row, 1);
+        });
   }
 
   absl::StatusOr<int64_t> DeleteExpired(absl::Time now, size_t limit) override {
@@ -368,30 +381,11 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, Su
   }
 
   absl::StatusOr<VoucherPage> List(absl::string_view page_token, size_t page_size) override {
-    CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
-    CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
-    CUSTODY_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        db_->Prepare("SELECT seq, guid, model, serial, voucher, state, created_at_us, "
-                     "updated_at_us, revision FROM vouchers WHERE seq > ?1 ORDER BY seq "
-                     "LIMIT ?2"));
-    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, after));
-    // One more than asked, to know whether another page follows.
-    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(page_size) + 1));
-    VoucherPage page;
-    int64_t last = 0;
-    while (true) {
-      CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
-      if (!row) break;
-      if (page.records.size() == page_size) {
-        page.next_page_token = MakePageToken(last);
-        break;
-      }
-      last = stmt->ColumnInt64(0);
-      CUSTODY_ASSIGN_OR_RETURN(VoucherRecord record, ReadVoucher(*stmt, 1));
-      page.records.push_back(std::move(record));
-    }
-    return page;
+    return ReadPage<VoucherPage>(
+        db_,
+        "SELECT seq, guid, model, serial, voucher, state, created_at_us, updated_at_us, "
+        "revision FROM vouchers WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        page_token, page_size, [](const Statement& row) { return ReadVoucher(row, 1); });
   }
 
   absl::StatusOr<int64_t> Count() override {
