@@ -2,6 +2,7 @@
 //
 //   custody_device --config device.textproto init     run DI against the manufacturer
 //   custody_device --config device.textproto status   show the credential
+//   custody_device --config device.textproto locate   run TO1: find and verify the owner
 
 #include <cstdio>
 #include <iostream>
@@ -15,14 +16,15 @@
 #include "core/base/random.h"
 #include "core/base/text_proto.h"
 #include "device_client/initialize.h"
+#include "device_client/locate.h"
 
 ABSL_FLAG(std::string, config, "", "device configuration (protobuf text format)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("custody_device --config FILE init|status");
+  absl::SetProgramUsageMessage("custody_device --config FILE init|status|locate");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2 || absl::GetFlag(FLAGS_config).empty()) {
-    std::fprintf(stderr, "usage: custody_device --config FILE init|status\n");
+    std::fprintf(stderr, "usage: custody_device --config FILE init|status|locate\n");
     return 2;
   }
   custody::v1::DeviceConfig config;
@@ -31,10 +33,12 @@ int main(int argc, char** argv) {
   if (status.ok()) {
     if (command == "init") {
       status = custody::device::RunInit(config, custody::SystemRandom(), std::cout);
+    } else if (command == "locate") {
+      status = custody::device::RunLocate(config, std::cout);
     } else if (command == "status") {
       status = custody::device::RunStatus(config, custody::SystemClock(), std::cout);
     } else {
-      std::fprintf(stderr, "custody_device: unknown command \"%s\" (init, status)\n",
+      std::fprintf(stderr, "custody_device: unknown command \"%s\" (init, status, locate)\n",
                    command.c_str());
       return 2;
     }

@@ -24,8 +24,8 @@
 #include "custody/v1/manufacturer.grpc.pb.h"
 #include "device_client/credential_store.h"
 #include "grpcpp/grpcpp.h"
+#include "server/client_stream.h"
 #include "server/credentials.h"
-#include "server/grpc_status.h"
 
 namespace custody::device {
 namespace {
@@ -97,30 +97,9 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoSeconds(kDiDeadline));
   auto stream = stub->Initialize(&context);
-  CUSTODY_ASSIGN_OR_RETURN(v1::DiRequest request, session.Start());
-  absl::Status failure;
-  while (failure.ok()) {
-    if (!stream->Write(request)) break;
-    v1::DiResponse response;
-    if (!stream->Read(&response)) break;
-    absl::StatusOr<std::optional<v1::DiRequest>> next = session.Handle(response);
-    if (!next.ok()) {
-      failure = next.status();
-      context.TryCancel();
-    } else if (!next->has_value()) {
-      break;
-    } else {
-      request = **next;
-    }
-  }
-  stream->WritesDone();
-  const grpc::Status finished = stream->Finish();
-  if (!failure.ok()) return Annotate(failure, "refused the manufacturer's credentials");
-  if (!session.done()) {
-    return absl::Status(static_cast<absl::StatusCode>(finished.error_code()),
-                        absl::StrCat("DI with ", config.manufacturer_address(), " failed: ",
-                                     finished.error_message()));
-  }
+  CUSTODY_RETURN_IF_ERROR(server::RunClientSession(
+      session, *stream, context, "refused the manufacturer's credentials",
+      absl::StrCat("DI with ", config.manufacturer_address(), " failed")));
 
   const protocol::DiCredentials& credentials = session.credentials();
   v1::DeviceCredential credential;

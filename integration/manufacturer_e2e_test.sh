@@ -4,43 +4,12 @@
 # verifies against the buyer's key and the manufacturer's device CA.
 set -u
 
-find_binary() {
-  for candidate in "$1" "${TEST_SRCDIR:-}/custody/$1"; do
-    [ -x "$candidate" ] && { echo "$candidate"; return; }
-  done
-  echo "cannot find $1" >&2
-  exit 1
-}
+. "$(dirname "$0")/e2e_lib.sh"
 SERVER=$(find_binary manufacturer/manufacturer_server)
 DEVICE=$(find_binary device_client/custody_device)
 CTL=$(find_binary tools/custodyctl)
 W=$(mktemp -d "${TEST_TMPDIR:-/tmp}/e2e.XXXXXX")
 STATE="$W/manufacturer"
-passed=0
-failed=0
-check() {  # check NAME COMMAND... : the command must succeed
-  local name="$1"; shift
-  if "$@" >"$W/out" 2>"$W/err"; then
-    passed=$((passed + 1)); echo "PASS $name"
-  else
-    failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/  | /' "$W/out" "$W/err"
-  fi
-}
-refuse() {  # refuse NAME TEXT COMMAND... : the command must fail, saying TEXT
-  local name="$1" text="$2"; shift 2
-  if "$@" >"$W/out" 2>"$W/err"; then
-    failed=$((failed + 1)); echo "FAIL $name (succeeded)"
-  elif grep -qF -- "$text" "$W/err"; then
-    passed=$((passed + 1)); echo "PASS $name"
-  else
-    failed=$((failed + 1)); echo "FAIL $name (no \"$text\")"; sed 's/^/  | /' "$W/err"
-  fi
-}
-contains() {  # contains NAME TEXT: the last output holds TEXT
-  if grep -qF -- "$2" "$W/out"; then passed=$((passed + 1)); echo "PASS $1"
-  else failed=$((failed + 1)); echo "FAIL $1 (no \"$2\")"; sed 's/^/  | /' "$W/out"; fi
-}
-
 cat > "$W/manufacturer.textproto" <<CONFIG
 organization: "Acme"
 server {
@@ -53,12 +22,10 @@ models { model: "gw-100" rendezvous_info { endpoints { host: "localhost" port: 8
 CONFIG
 
 start_server() {
-  rm -f "$W/ports"
-  "$SERVER" --config "$W/manufacturer.textproto" 2>>"$W/server.log" &
-  SERVER_PID=$!
-  for _ in $(seq 100); do [ -s "$W/ports" ] && break; sleep 0.1; done
-  DEVICE_PORT=$(sed -n 's/^device=//p' "$W/ports")
-  ADMIN_PORT=$(sed -n 's/^admin=//p' "$W/ports")
+  launch "$SERVER" "$W/manufacturer.textproto" "$W/ports" "$W/server.log"
+  SERVER_PID=$LAUNCHED_PID
+  DEVICE_PORT=$(port_of "$W/ports" device)
+  ADMIN_PORT=$(port_of "$W/ports" admin)
 }
 trap 'kill "$SERVER_PID" 2>/dev/null' EXIT
 start_server

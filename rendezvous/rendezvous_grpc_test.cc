@@ -22,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "rendezvous/rendezvous_client.h"
 #include "rendezvous/rendezvous_server.h"
 #include "server/grpc_status.h"
 #include "server/serve.h"
@@ -38,28 +39,6 @@ using server::SetTestDeadline;
 void ExpectStatus(const grpc::Status& status, grpc::StatusCode code, const std::string& check) {
   EXPECT_EQ(status.error_code(), code) << status.error_message();
   EXPECT_EQ(server::ErrorDetailOf(status).check(), check) << status.error_message();
-}
-
-// Runs a client session (TO0 or TO1) over a stream; returns the final status.
-template <typename Session, typename Request, typename Response>
-grpc::Status Drive(Session& session, grpc::ClientReaderWriter<Request, Response>* stream,
-                   grpc::ClientContext& context) {
-  absl::StatusOr<Request> first = session.Start();
-  EXPECT_TRUE(first.ok()) << first.status();
-  std::optional<Request> next = *first;
-  while (next.has_value()) {
-    if (!stream->Write(*next)) break;
-    Response response;
-    if (!stream->Read(&response)) break;
-    absl::StatusOr<std::optional<Request>> reply = session.Handle(response);
-    if (!reply.ok()) {
-      context.TryCancel();
-      return server::ToGrpcStatus(reply.status());
-    }
-    next = *reply;
-  }
-  stream->WritesDone();
-  return stream->Finish();
 }
 
 class RendezvousGrpcTest : public testing::Test {
@@ -117,14 +96,12 @@ class RendezvousGrpcTest : public testing::Test {
     address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
     registration.addresses = {address};
     registration.lifetime = absl::Hours(1);
-    absl::StatusOr<protocol::To0ClientSession> session =
-        protocol::To0ClientSession::New(std::move(registration), set_->owner_keys.back());
-    EXPECT_TRUE(session.ok()) << session.status();
-    auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
-    grpc::ClientContext context;
-    SetTestDeadline(context);
-    auto stream = stub->RegisterOwner(&context);
-    return Drive(*session, stream.get(), context);
+    // Statuses as gRPC's, with the check name in the details, like every refusal
+    // checked here.
+    return server::ToGrpcStatus(
+        RegisterOwner(Channel(servers_.device_port, ""), std::move(registration),
+                      set_->owner_keys.back())
+            .status());
   }
 
   grpc::Status Find(std::optional<protocol::OwnerLocation>* found) {
@@ -133,14 +110,10 @@ class RendezvousGrpcTest : public testing::Test {
     identity.header_bytes = set_->stages[0].header();
     identity.attestation_key = &set_->device_key;
     identity.hmac_secret = &set_->device_secret;
-    protocol::To1ClientSession session(identity);
-    auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
-    grpc::ClientContext context;
-    SetTestDeadline(context);
-    auto stream = stub->FindOwner(&context);
-    grpc::Status status = Drive(session, stream.get(), context);
-    if (session.done()) *found = session.location();
-    return status;
+    absl::StatusOr<protocol::OwnerLocation> location =
+        FindOwner(Channel(servers_.device_port, ""), identity);
+    if (location.ok()) *found = *std::move(location);
+    return server::ToGrpcStatus(location.status());
   }
 
   std::string Guid() const {

@@ -45,4 +45,11 @@ v1::ErrorDetail ErrorDetailOf(const grpc::Status& status) {
   return detail;
 }
 
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return AttachCheck(
+      absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()),
+      ErrorDetailOf(status).check());
+}
+
 }  // namespace custody::server

@@ -21,6 +21,10 @@ namespace custody::server {
 // none).
 grpc::Status ToGrpcStatus(const absl::Status& status, uint32_t previous_message_type = 0);
 
+// A status received from a Custody service as an absl::Status: the same code and
+// message, with the check name of its ErrorDetail attached (FailedCheck).
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
 // The ErrorDetail of a status received from a Custody service (empty if none).
 v1::ErrorDetail ErrorDetailOf(const grpc::Status& status);
 

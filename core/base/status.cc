@@ -28,6 +28,13 @@ absl::Status CheckFailed(absl::StatusCode code, absl::string_view check,
   return status;
 }
 
+absl::Status AttachCheck(const absl::Status& status, absl::string_view check) {
+  if (status.ok() || check.empty()) return status;
+  absl::Status out = status;
+  out.SetPayload(kCheckPayloadUrl, absl::Cord(check));
+  return out;
+}
+
 std::string FailedCheck(const absl::Status& status) {
   absl::optional<absl::Cord> check = status.GetPayload(kCheckPayloadUrl);
   return check.has_value() ? std::string(*check) : std::string();

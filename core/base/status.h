@@ -64,6 +64,10 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context);
 absl::Status CheckFailed(absl::StatusCode code, absl::string_view check,
                          absl::string_view detail);
 
+// `status` with the check name `check` attached and its message unchanged: for a
+// refusal received from a peer, whose message already names the check.
+absl::Status AttachCheck(const absl::Status& status, absl::string_view check);
+
 // The check name attached by CheckFailed, or "" when there is none.
 std::string FailedCheck(const absl::Status& status);
 

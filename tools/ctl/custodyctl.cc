@@ -16,6 +16,7 @@ std::vector<Command> AllCommands() {
   std::vector<Command> all = KeyCommands();
   for (Command& command : VoucherCommands()) all.push_back(std::move(command));
   for (Command& command : ManufacturerCommands()) all.push_back(std::move(command));
+  for (Command& command : RendezvousCommands()) all.push_back(std::move(command));
   return all;
 }
 

@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <openssl/crypto.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/base/file_util.h"
@@ -21,43 +19,17 @@
 #include "core/voucher/voucher_format.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "server/credentials.h"
 #include "server/grpc_status.h"
+#include "tools/ctl/command_util.h"
 #include "tools/ctl/custodyctl.h"
 
 namespace custody::custodyctl {
 namespace {
 
-const std::vector<OptionSpec> kConnection = {
-    {"address", true, true}, {"ca", true, true}, {"cert", true, true}, {"key", true, true}};
-constexpr char kConnectionUsage[] = "--address HOST:PORT --ca TLS-CA.pem --cert NAME.pem --key NAME.key";
-
-std::vector<OptionSpec> With(std::vector<OptionSpec> extra) {
-  std::vector<OptionSpec> all = kConnection;
-  all.insert(all.end(), extra.begin(), extra.end());
-  return all;
-}
-
 absl::StatusOr<std::unique_ptr<v1::ManufacturerAdmin::Stub>> Connect(const ParsedCommand& command) {
-  CUSTODY_ASSIGN_OR_RETURN(std::string ca, ReadFileBounded(*command.Get("ca"), 64 * 1024));
-  CUSTODY_ASSIGN_OR_RETURN(std::string cert, ReadFileBounded(*command.Get("cert"), 64 * 1024));
-  CUSTODY_ASSIGN_OR_RETURN(SecretBytes key, ReadPrivateFile(*command.Get("key"), 8 * 1024));
-  std::string key_pem(key.Reveal());
-  auto credentials = server::ClientCredentials(ca, key_pem, cert);
-  OPENSSL_cleanse(key_pem.data(), key_pem.size());
-  return v1::ManufacturerAdmin::NewStub(grpc::CreateChannel(*command.Get("address"), credentials));
+  CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, AdminChannel(command));
+  return v1::ManufacturerAdmin::NewStub(channel);
 }
-
-void SetDeadline(grpc::ClientContext& context) {
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-}
-
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-
 
 absl::Status RunAdminCredential(const ParsedCommand& command, Env& env) {
   CUSTODY_ASSIGN_OR_RETURN(pki::AdminRole role, pki::ParseAdminRole(*command.Get("role")));
@@ -82,7 +54,7 @@ absl::Status RunList(const ParsedCommand& command, Env& env) {
     v1::ListVouchersResponse response;
     grpc::ClientContext context;
     SetDeadline(context);
-    CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->ListVouchers(&context, request, &response)));
+    CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->ListVouchers(&context, request, &response)));
     for (const v1::VoucherSummary& summary : response.vouchers()) {
       env.out << voucher::FormatGuid(summary.guid()) << "  " << summary.model() << "  " << summary.serial()
               << "  " << summary.state() << "  entries=" << summary.entries() << "\n";
@@ -102,7 +74,7 @@ absl::Status RunShow(const ParsedCommand& command, Env& env) {
   v1::GetVoucherResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->GetVoucher(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->GetVoucher(&context, request, &response)));
   env.out << "guid:    " << voucher::FormatGuid(response.summary().guid())
           << "\nmodel:   " << response.summary().model()
           << "\nserial:  " << response.summary().serial()
@@ -114,21 +86,18 @@ absl::Status RunShow(const ParsedCommand& command, Env& env) {
 
 absl::Status RunExtend(const ParsedCommand& command, Env& env) {
   CUSTODY_ASSIGN_OR_RETURN(std::string guid, voucher::ParseGuid(command.args[0]));
-  CUSTODY_ASSIGN_OR_RETURN(std::string pem,
-                           ReadFileBounded(*command.Get("to"), crypto::kMaxPublicKeyPemSize));
-  absl::StatusOr<crypto::EcPublicKey> buyer = crypto::EcPublicKey::FromSpkiPem(pem);
-  if (!buyer.ok()) return Annotate(buyer.status(), *command.Get("to"));
+  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPublicKey buyer, ReadPublicKey(*command.Get("to")));
   CUSTODY_ASSIGN_OR_RETURN(auto stub, Connect(command));
   v1::ExtendVoucherRequest request;
   request.set_guid(guid);
-  *request.mutable_buyer_key() = voucher::ToWireKey(*buyer);
+  *request.mutable_buyer_key() = voucher::ToWireKey(buyer);
   v1::ExtendVoucherResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->ExtendVoucher(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->ExtendVoucher(&context, request, &response)));
   CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(*command.Get("out"), response.voucher_text(), 0644,
                                               WriteMode::kCreateNew));
-  env.out << "extended " << voucher::FormatGuid(guid) << " to SHA256:" << HexEncode(buyer->Fingerprint())
+  env.out << "extended " << voucher::FormatGuid(guid) << " to SHA256:" << HexEncode(buyer.Fingerprint())
           << "; wrote " << *command.Get("out") << "\n";
   return absl::OkStatus();
 }
@@ -149,7 +118,7 @@ absl::Status RunDeclareSupport(const ParsedCommand& command, Env& env) {
   v1::DeclareSupportResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->DeclareSupport(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->DeclareSupport(&context, request, &response)));
   v1::SupportDeclaration declared;
   if (!declared.ParseFromString(response.signed_declaration().payload())) {
     return absl::DataLossError("the service returned a declaration that does not parse");
@@ -163,23 +132,17 @@ absl::Status RunDeclareSupport(const ParsedCommand& command, Env& env) {
 absl::Status RunSupport(const ParsedCommand& command, Env& env) {
   std::optional<crypto::EcPublicKey> trusted;
   if (command.Get("manufacturer-key").has_value()) {
-    CUSTODY_ASSIGN_OR_RETURN(
-        std::string pem,
-        ReadFileBounded(*command.Get("manufacturer-key"), crypto::kMaxPublicKeyPemSize));
-    absl::StatusOr<crypto::EcPublicKey> key = crypto::EcPublicKey::FromSpkiPem(pem);
-    if (!key.ok()) return Annotate(key.status(), *command.Get("manufacturer-key"));
-    trusted = *std::move(key);
+    CUSTODY_ASSIGN_OR_RETURN(trusted, ReadPublicKey(*command.Get("manufacturer-key")));
   }
-  CUSTODY_ASSIGN_OR_RETURN(std::string ca, ReadFileBounded(*command.Get("ca"), 64 * 1024));
   // Public: server authentication only, no client credential.
-  auto stub = v1::SupportDeclarations::NewStub(
-      grpc::CreateChannel(*command.Get("address"), server::ClientCredentials(ca, "", "")));
+  CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, PublicChannel(command));
+  auto stub = v1::SupportDeclarations::NewStub(channel);
   v1::GetSupportDeclarationRequest request;
   request.set_model(*command.Get("model"));
   v1::GetSupportDeclarationResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(FromGrpc(stub->GetSupportDeclaration(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->GetSupportDeclaration(&context, request, &response)));
   // Verified against the key the caller trusts; without one, against the key the
   // service sent, which only shows that the declaration is intact.
   absl::StatusOr<crypto::EcPublicKey> sent = voucher::FromWireKey(response.manufacturer_key());
@@ -214,25 +177,25 @@ std::vector<Command> ManufacturerCommands() {
                           "issue an admin client credential from a service's admin CA (run on "
                           "the service's host)"},
               &RunAdminCredential},
-      Command{CommandSpec{"manufacturer list", kConnection, 0, 0, kConnectionUsage,
+      Command{CommandSpec{"manufacturer list", kAdminConnection, 0, 0, kAdminConnectionUsage,
                           "list the manufacturer's vouchers"},
               &RunList},
-      Command{CommandSpec{"manufacturer show", kConnection, 1, 1,
-                          absl::StrCat("GUID ", kConnectionUsage),
+      Command{CommandSpec{"manufacturer show", kAdminConnection, 1, 1,
+                          absl::StrCat("GUID ", kAdminConnectionUsage),
                           "show one voucher, with its text form"},
               &RunShow},
-      Command{CommandSpec{"manufacturer extend", With({{"to", true, true}, {"out", true, true}}), 1,
-                          1, absl::StrCat("GUID --to BUYER.pub --out OUT ", kConnectionUsage),
+      Command{CommandSpec{"manufacturer extend", WithAdminConnection({{"to", true, true}, {"out", true, true}}), 1,
+                          1, absl::StrCat("GUID --to BUYER.pub --out OUT ", kAdminConnectionUsage),
                           "extend a voucher to a buyer's key and export it (refuses to "
                           "overwrite OUT)"},
               &RunExtend},
       Command{CommandSpec{"manufacturer declare-support",
-                          With({{"model", true, true},
+                          WithAdminConnection({{"model", true, true},
                                 {"until", true, true},
                                 {"policy-url", true, true}}),
                           0, 0,
                           absl::StrCat("--model MODEL --until YYYY-MM-DD --policy-url https://... ",
-                                       kConnectionUsage),
+                                       kAdminConnectionUsage),
                           "sign and publish a model's security-update support period (the end "
                           "date may only move later)"},
               &RunDeclareSupport},

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +27,7 @@
 #include "core/voucher/voucher_text.h"
 #include "core/voucher/voucher_verify.h"
 #include "nlohmann/json.hpp"
+#include "tools/ctl/command_util.h"
 #include "tools/ctl/custodyctl.h"
 
 namespace custody::custodyctl {
@@ -35,47 +35,8 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// Enough for a file of a hundred thousand vouchers.
-constexpr size_t kMaxVouchersPerFile = 100000;
 constexpr size_t kMaxTrustRoots = 64;
 
-
-std::string KeyId(const crypto::EcPublicKey& key) {
-  return absl::StrCat("SHA256:", HexEncode(key.Fingerprint()));
-}
-
-absl::StatusOr<std::vector<v1::OwnershipVoucher>> ReadVouchers(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileBounded(path, voucher::kMaxVoucherTextSize);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<std::vector<v1::OwnershipVoucher>> vouchers =
-      voucher::VouchersFromText(*text, kMaxVouchersPerFile);
-  if (!vouchers.ok()) return Annotate(vouchers.status(), path);
-  return vouchers;
-}
-
-absl::StatusOr<crypto::EcPublicKey> ReadPublicKey(const std::string& path) {
-  CUSTODY_ASSIGN_OR_RETURN(std::string pem,
-                           ReadFileBounded(path, crypto::kMaxPublicKeyPemSize));
-  absl::StatusOr<crypto::EcPublicKey> key = crypto::EcPublicKey::FromSpkiPem(pem);
-  if (!key.ok()) return Annotate(key.status(), path);
-  return key;
-}
-
-absl::StatusOr<crypto::EcPrivateKey> ReadPrivateKey(const std::string& path) {
-  absl::StatusOr<crypto::EcPrivateKey> key = crypto::EcPrivateKey::LoadPemFile(path);
-  if (key.ok() || key.status().code() == absl::StatusCode::kNotFound) return key;
-  // A public key file given by mistake is readable by others, which would
-  // otherwise earn a misleading "chmod 600" hint: say what the file is instead.
-  // Only the first line is read, so no private key material is ever copied here.
-  std::ifstream in(path, std::ios::binary);
-  char first_line[27] = {0};
-  in.read(first_line, sizeof(first_line) - 1);
-  if (absl::string_view(first_line) == "-----BEGIN PUBLIC KEY-----") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, " is a public key; give the private key file (PREFIX.key from custodyctl keygen)"));
-  }
-  return key;
-}
 
 // What to say about a voucher that failed, and how to name it.
 std::string VoucherName(const std::vector<v1::OwnershipVoucher>& all, size_t index) {

@@ -1,0 +1,45 @@
+# Shared by the end-to-end tests: finding the binaries in the runfiles, and
+# checks that count passes and failures and show the output of a failure.
+# The sourcing script sets W, its work directory, first.
+
+find_binary() {
+  for candidate in "$1" "${TEST_SRCDIR:-}/custody/$1"; do
+    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  done
+  echo "cannot find $1" >&2
+  exit 1
+}
+passed=0
+failed=0
+check() {  # check NAME COMMAND... : the command must succeed
+  local name="$1"; shift
+  if "$@" >"$W/out" 2>"$W/err"; then
+    passed=$((passed + 1)); echo "PASS $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/  | /' "$W/out" "$W/err"
+  fi
+}
+refuse() {  # refuse NAME TEXT COMMAND... : the command must fail, saying TEXT
+  local name="$1" text="$2"; shift 2
+  if "$@" >"$W/out" 2>"$W/err"; then
+    failed=$((failed + 1)); echo "FAIL $name (succeeded)"
+  elif grep -qF -- "$text" "$W/err"; then
+    passed=$((passed + 1)); echo "PASS $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name (no \"$text\")"; sed 's/^/  | /' "$W/err"
+  fi
+}
+contains() {  # contains NAME TEXT: the last output holds TEXT
+  if grep -qF -- "$2" "$W/out"; then passed=$((passed + 1)); echo "PASS $1"
+  else failed=$((failed + 1)); echo "FAIL $1 (no \"$2\")"; sed 's/^/  | /' "$W/out"; fi
+}
+
+launch() {  # launch BINARY CONFIG PORTS_FILE LOG: starts a service, waits for its ports
+  rm -f "$3"
+  "$1" --config "$2" 2>>"$4" &
+  LAUNCHED_PID=$!
+  for _ in $(seq 100); do [ -s "$3" ] && break; sleep 0.1; done
+}
+port_of() {  # port_of PORTS_FILE device|admin
+  sed -n "s/^$2=//p" "$1"
+}
