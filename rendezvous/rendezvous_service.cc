@@ -13,6 +13,7 @@
 #include "core/voucher/voucher_format.h"
 #include "server/admin_auth.h"
 #include "server/grpc_status.h"
+#include "server/session_reactor.h"
 
 namespace custody::rendezvous {
 namespace {
@@ -91,11 +92,14 @@ RendezvousService::RendezvousService(const Options& options) : options_(options)
                           server::ByteStream* stream) {
                          return service->RegisterOwner(context, stream);
                        }));
-  AddMethod(BidiMethod("/custody.v1.Rendezvous/FindOwner", this,
-                       [](RendezvousService* service, grpc::ServerContext* context,
-                          server::ByteStream* stream) {
-                         return service->FindOwner(context, stream);
-                       }));
+  // TO1 reads the store and verifies one signature: it runs on gRPC's callback
+  // threads, without a thread per stream (the lookup every device makes).
+  AddMethod(new grpc::internal::RpcServiceMethod("/custody.v1.Rendezvous/FindOwner",
+                                                 grpc::internal::RpcMethod::BIDI_STREAMING,
+                                                 nullptr));
+  MarkMethodRawCallback(1, server::NewSessionHandler([this](grpc::CallbackServerContext* context) {
+                          return FindOwner(context);
+                        }));
 }
 
 // Follows FDO TO0 over one stream.
@@ -115,19 +119,13 @@ grpc::Status RendezvousService::RegisterOwner(grpc::ServerContext* context,
 }
 
 // Follows FDO TO1 over one stream.
-grpc::Status RendezvousService::FindOwner(grpc::ServerContext* context,
-                                          server::ByteStream* stream) {
-  absl::Status admitted = options_.to1_limiter->Admit(context->peer());
-  if (!admitted.ok()) return server::ToGrpcStatus(admitted);
-  server::StepDeadlines::Watch watch = options_.deadlines->Start(context, options_.step_deadline);
-  protocol::To1ServerSession session(options_.to1);
-  return server::ServeSessionStream<v1::To1Request, v1::To1Response>(
-      context, stream, watch, kTo1,
-      [&](const v1::To1Request& request, uint32_t* message_type) {
-        *message_type = request.has_hello_rv() ? 30 : request.has_prove_to_rv() ? 32 : 0;
-        return session.Handle(request);
-      },
-      [&] { return session.done(); });
+server::ByteReactor* RendezvousService::FindOwner(grpc::CallbackServerContext* context) {
+  return new server::SessionReactor<protocol::To1ServerSession, v1::To1Request, v1::To1Response>(
+      context, kTo1, options_.to1_limiter->Admit(context->peer()), *options_.deadlines,
+      options_.step_deadline, std::make_unique<protocol::To1ServerSession>(options_.to1),
+      [](const v1::To1Request& request) -> uint32_t {
+        return request.has_hello_rv() ? 30 : request.has_prove_to_rv() ? 32 : 0;
+      });
 }
 
 grpc::Status RendezvousAdminService::ListRegistrations(

@@ -13,6 +13,7 @@
 #include "core/storage/store.h"
 #include "custody/v1/rendezvous.grpc.pb.h"
 #include "server/rate_limiter.h"
+#include "server/session_reactor.h"
 #include "server/session_stream.h"
 #include "server/step_deadlines.h"
 
@@ -33,7 +34,7 @@ class RendezvousService final : public grpc::Service {
   explicit RendezvousService(const Options& options);
 
   grpc::Status RegisterOwner(grpc::ServerContext* context, server::ByteStream* stream);
-  grpc::Status FindOwner(grpc::ServerContext* context, server::ByteStream* stream);
+  server::ByteReactor* FindOwner(grpc::CallbackServerContext* context);
 
  private:
   Options options_;

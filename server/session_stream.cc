@@ -34,7 +34,7 @@ grpc::ByteBuffer SerializeToByteBuffer(const google::protobuf::Message& message)
   return grpc::ByteBuffer(&slice, 1);
 }
 
-grpc::Status EndedEarly(grpc::ServerContext* context, const StreamProtocol& protocol,
+grpc::Status EndedEarly(grpc::ServerContextBase* context, const StreamProtocol& protocol,
                         uint32_t previous_message_type) {
   if (context->IsCancelled()) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,

@@ -61,7 +61,7 @@ grpc::Status ServeSessionStream(
     absl::FunctionRef<bool()> done);
 
 // The gRPC status for an early end of the stream (cancelled or half-closed).
-grpc::Status EndedEarly(grpc::ServerContext* context, const StreamProtocol& protocol,
+grpc::Status EndedEarly(grpc::ServerContextBase* context, const StreamProtocol& protocol,
                         uint32_t previous_message_type);
 
 template <typename Request, typename Response>

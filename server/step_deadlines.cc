@@ -16,7 +16,7 @@ StepDeadlines::~StepDeadlines() {
   thread_.join();
 }
 
-StepDeadlines::Watch StepDeadlines::Start(grpc::ServerContext* context, absl::Duration per_step) {
+StepDeadlines::Watch StepDeadlines::Start(grpc::ServerContextBase* context, absl::Duration per_step) {
   absl::MutexLock lock(&mu_);
   const uint64_t id = next_id_++;
   entries_[id] = Entry{context, clock_.MonotonicNow() + per_step};

@@ -45,14 +45,14 @@ class StepDeadlines {
     absl::Duration per_step_;
   };
 
-  Watch Start(grpc::ServerContext* context, absl::Duration per_step);
+  Watch Start(grpc::ServerContextBase* context, absl::Duration per_step);
 
   // Streams cancelled for a missed step so far.
   uint64_t cancelled() const;
 
  private:
   struct Entry {
-    grpc::ServerContext* context;
+    grpc::ServerContextBase* context;
     absl::Duration deadline;  // On the monotonic clock.
   };
   void Run();

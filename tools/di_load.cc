@@ -8,14 +8,10 @@
 // per second, latency percentiles and, with --server_pid, the server's CPU time per
 // device (from /proc/PID/stat).
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <memory>
 #include <string>
@@ -33,6 +29,7 @@
 #include "custody/v1/manufacturer.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "server/credentials.h"
+#include "tools/load_util.h"
 
 ABSL_FLAG(std::string, address, "", "manufacturer device-facing address");
 ABSL_FLAG(std::string, ca, "", "the manufacturer's tls-ca.pem");
@@ -52,25 +49,6 @@ struct Device {
   std::unique_ptr<protocol::DiClientSession> session;
   v1::DiRequest first;
 };
-
-// utime + stime of a process, in seconds.
-double CpuSeconds(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  const size_t close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> fields;
-  size_t at = close + 2;
-  while (at < text.size()) {
-    const size_t space = text.find(' ', at);
-    fields.push_back(text.substr(at, space - at));
-    if (space == std::string::npos) break;
-    at = space + 1;
-  }
-  // Fields after the command: state is [0], utime is [11], stime is [12].
-  if (fields.size() < 13) return 0;
-  return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 bool RunOne(Device& device, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
             const std::string& address) {
@@ -121,7 +99,7 @@ int Main() {
   std::atomic<int> next{0};
   std::atomic<int> failures{0};
   const int pid = absl::GetFlag(FLAGS_server_pid);
-  const double cpu_before = pid > 0 ? CpuSeconds(pid) : 0;
+  const double cpu_before = pid > 0 ? load::CpuSeconds(pid) : 0;
   const absl::Time start = absl::Now();
   std::vector<std::thread> workers;
   for (int w = 0; w < concurrency; ++w) {
@@ -135,12 +113,11 @@ int Main() {
   }
   for (std::thread& worker : workers) worker.join();
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  const double cpu = pid > 0 ? CpuSeconds(pid) - cpu_before : 0;
-  std::sort(latencies.begin(), latencies.end());
-  auto percentile = [&](double p) { return latencies[static_cast<size_t>(p * (count - 1))]; };
+  const double cpu = pid > 0 ? load::CpuSeconds(pid) - cpu_before : 0;
   std::printf("devices: %d (%d failed), concurrency %d\n", count, failures.load(), concurrency);
   std::printf("throughput: %.0f devices/s\n", count / seconds);
-  std::printf("latency: p50 %.2f ms, p99 %.2f ms\n", percentile(0.5), percentile(0.99));
+  std::printf("latency: p50 %.2f ms, p99 %.2f ms\n", load::Percentile(latencies, 0.5),
+              load::Percentile(latencies, 0.99));
   if (pid > 0) std::printf("server CPU: %.3f ms per device\n", 1000.0 * cpu / count);
   return failures.load() == 0 ? 0 : 1;
 }

@@ -15,6 +15,7 @@
 #include "core/base/status.h"
 #include "core/crypto/hash.h"
 #include "core/crypto/signed_payload.h"
+#include "core/protocol/local_exchange.h"
 #include "core/protocol/rendezvous_format.h"
 #include "core/protocol/to0_client.h"
 #include "core/protocol/to0_server.h"
@@ -159,17 +160,7 @@ class RendezvousTest : public testing::Test {
 
   absl::StatusOr<v1::To0AcceptOwner> RunTo0(To0Registration request,
                                             const crypto::EcPrivateKey& owner) {
-    CUSTODY_ASSIGN_OR_RETURN(To0ClientSession client,
-                             To0ClientSession::New(std::move(request), owner));
-    To0ServerSession server(To0Deps(), "ipv4:127.0.0.1:5000");
-    CUSTODY_ASSIGN_OR_RETURN(v1::To0Request message, client.Start());
-    while (true) {
-      CUSTODY_ASSIGN_OR_RETURN(v1::To0Response response, server.Handle(message));
-      CUSTODY_ASSIGN_OR_RETURN(std::optional<v1::To0Request> next, client.Handle(response));
-      if (!next) break;
-      message = *next;
-    }
-    return client.accepted();
+    return RunTo0Locally(std::move(request), owner, To0Deps(), "ipv4:127.0.0.1:5000");
   }
 
   To1DeviceIdentity Device() {
@@ -182,16 +173,7 @@ class RendezvousTest : public testing::Test {
   }
 
   absl::StatusOr<OwnerLocation> RunTo1(To1DeviceIdentity identity) {
-    To1ClientSession client(std::move(identity));
-    To1ServerSession server(To1Deps());
-    CUSTODY_ASSIGN_OR_RETURN(v1::To1Request message, client.Start());
-    while (true) {
-      CUSTODY_ASSIGN_OR_RETURN(v1::To1Response response, server.Handle(message));
-      CUSTODY_ASSIGN_OR_RETURN(std::optional<v1::To1Request> next, client.Handle(response));
-      if (!next) break;
-      message = *next;
-    }
-    return client.location();
+    return RunTo1Locally(std::move(identity), To1Deps());
   }
 
   const v1::OwnershipVoucher& Final() const { return set_->stages.back(); }

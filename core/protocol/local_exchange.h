@@ -1,0 +1,31 @@
+// TO0 and TO1 with both sides in one process and no transport: the client's
+// messages go straight to the server session and back. For tests, benchmarks and
+// the load tool's database fill; the services run the same sessions over gRPC.
+
+#ifndef CUSTODY_CORE_PROTOCOL_LOCAL_EXCHANGE_H_
+#define CUSTODY_CORE_PROTOCOL_LOCAL_EXCHANGE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/crypto/ec_private_key.h"
+#include "core/protocol/to0_client.h"
+#include "core/protocol/to0_server.h"
+#include "core/protocol/to1_client.h"
+#include "core/protocol/to1_server.h"
+#include "custody/v1/rendezvous.pb.h"
+
+namespace custody::protocol {
+
+// Either side's refusal ends the exchange and is returned.
+absl::StatusOr<v1::To0AcceptOwner> RunTo0Locally(To0Registration request,
+                                                 const crypto::EcPrivateKey& owner,
+                                                 const To0ServerDeps& deps,
+                                                 const std::string& peer);
+
+absl::StatusOr<OwnerLocation> RunTo1Locally(To1DeviceIdentity identity,
+                                            const To1ServerDeps& deps);
+
+}  // namespace custody::protocol
+
+#endif  // CUSTODY_CORE_PROTOCOL_LOCAL_EXCHANGE_H_
