@@ -13,6 +13,7 @@
 #include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/pki/service_identity.h"
+#include "core/protocol/rendezvous_format.h"
 #include "core/protocol/to0_client.h"
 #include "core/protocol/to1_client.h"
 #include "core/voucher/sample_voucher.h"
@@ -90,11 +91,7 @@ class RendezvousGrpcTest : public testing::Test {
   grpc::Status Register() {
     protocol::To0Registration registration;
     registration.voucher = set_->stages.back();
-    v1::OwnerAddress address;
-    address.set_host("owner.example");
-    address.set_port(8043);
-    address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
-    registration.addresses = {address};
+    registration.addresses = {protocol::GrpcTlsAddress("owner.example", 8043)};
     registration.lifetime = absl::Hours(1);
     // Statuses as gRPC's, with the check name in the details, like every refusal
     // checked here.

@@ -95,11 +95,7 @@ absl::StatusOr<storage::RegistrationRecord> RegisterInProcess(storage::Store& st
                                                               const voucher::SampleVoucherSet& set) {
   protocol::To0Registration registration;
   registration.voucher = set.stages.back();
-  v1::OwnerAddress address;
-  address.set_host("owner.bench.example");
-  address.set_port(8043);
-  address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
-  registration.addresses = {address};
+  registration.addresses = {protocol::GrpcTlsAddress("owner.bench.example", 8043)};
   registration.lifetime = absl::Hours(24 * 7);
   CUSTODY_RETURN_IF_ERROR(
       protocol::RunTo0Locally(std::move(registration), set.owner_keys.back(),
@@ -134,14 +130,8 @@ absl::Status Populate() {
     options.serial = absl::StrCat("BENCH-", k);
     CUSTODY_ASSIGN_OR_RETURN(voucher::SampleVoucherSet set,
                              voucher::MakeSampleVoucherSet(options, SystemRandom()));
-    CUSTODY_RETURN_IF_ERROR(store->Transact([&](storage::Transaction& tx) {
-      storage::TrustedKeyRecord trusted;
-      trusted.spki_der = set.manufacturer_key.public_key().spki_der();
-      trusted.fingerprint = set.manufacturer_key.public_key().Fingerprint();
-      trusted.label = absl::StrCat("bench-", k);
-      trusted.added_at = absl::Now();
-      return tx.trusted_keys().Insert(trusted);
-    }));
+    CUSTODY_RETURN_IF_ERROR(protocol::TrustLocally(*store, set.manufacturer_key.public_key(),
+                                                   absl::StrCat("bench-", k)));
     CUSTODY_ASSIGN_OR_RETURN(storage::RegistrationRecord registered, RegisterInProcess(*store, set));
     if (!row.has_value()) row = registered;
     vouchers_text += voucher::VoucherToText(set.stages.back());
@@ -288,11 +278,7 @@ struct To0Op {
     const size_t k = worker.next++ % vouchers.size();
     protocol::To0Registration registration;
     registration.voucher = vouchers[k];
-    v1::OwnerAddress address;
-    address.set_host("owner.bench.example");
-    address.set_port(8043);
-    address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
-    registration.addresses = {address};
+    registration.addresses = {protocol::GrpcTlsAddress("owner.bench.example", 8043)};
     registration.lifetime = absl::Hours(24);
     absl::StatusOr<v1::To0AcceptOwner> accepted =
         rendezvous::RegisterOwner(worker.channel, std::move(registration), owners[k]);

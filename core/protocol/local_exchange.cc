@@ -1,7 +1,10 @@
 #include "core/protocol/local_exchange.h"
 
 #include <optional>
+#include <string>
 #include <utility>
+
+#include "absl/time/clock.h"
 
 #include "core/base/status.h"
 
@@ -20,6 +23,18 @@ absl::Status Exchange(Client& client, Server& server) {
 }
 
 }  // namespace
+
+absl::Status TrustLocally(storage::Store& store, const crypto::EcPublicKey& manufacturer,
+                          absl::string_view label) {
+  return store.Transact([&](storage::Transaction& tx) {
+    storage::TrustedKeyRecord trusted;
+    trusted.spki_der = manufacturer.spki_der();
+    trusted.fingerprint = manufacturer.Fingerprint();
+    trusted.label = std::string(label);
+    trusted.added_at = absl::Now();
+    return tx.trusted_keys().Insert(trusted);
+  });
+}
 
 absl::StatusOr<v1::To0AcceptOwner> RunTo0Locally(To0Registration request,
                                                  const crypto::EcPrivateKey& owner,

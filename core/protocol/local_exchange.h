@@ -8,14 +8,21 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/ec_public_key.h"
 #include "core/protocol/to0_client.h"
 #include "core/protocol/to0_server.h"
 #include "core/protocol/to1_client.h"
 #include "core/protocol/to1_server.h"
+#include "core/storage/store.h"
 #include "custody/v1/rendezvous.pb.h"
 
 namespace custody::protocol {
+
+// Adds `manufacturer` to the store's trust list, as an operator would.
+absl::Status TrustLocally(storage::Store& store, const crypto::EcPublicKey& manufacturer,
+                          absl::string_view label);
 
 // Either side's refusal ends the exchange and is returned.
 absl::StatusOr<v1::To0AcceptOwner> RunTo0Locally(To0Registration request,

@@ -18,6 +18,14 @@ bool PrintableHost(absl::string_view host) {
 
 }  // namespace
 
+v1::OwnerAddress GrpcTlsAddress(absl::string_view host, uint32_t port) {
+  v1::OwnerAddress address;
+  address.set_host(std::string(host));
+  address.set_port(port);
+  address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
+  return address;
+}
+
 absl::Status ValidateOwnerAddresses(
     const google::protobuf::RepeatedPtrField<v1::OwnerAddress>& addresses,
     absl::string_view check) {

@@ -35,6 +35,9 @@ inline constexpr size_t kMaxOwnerAddresses = 8;
 inline constexpr size_t kMaxAddressRecordSize = 4 * 1024;
 inline constexpr size_t kMaxTo0DataSize = 256;
 
+// An owner address reached by gRPC over TLS (the one transport there is).
+v1::OwnerAddress GrpcTlsAddress(absl::string_view host, uint32_t port);
+
 // INVALID_ARGUMENT (check `check`) unless every address has a host of 1..253
 // bytes of printable ASCII without spaces, a port of 1..65535 and a known
 // transport, and there are 1..kMaxOwnerAddresses of them.

@@ -42,21 +42,10 @@ void BM_To1ServerPerLookup(benchmark::State& state) {
   voucher::SampleOptions options;
   options.now = absl::Now();
   voucher::SampleVoucherSet set = *voucher::MakeSampleVoucherSet(options, SystemRandom());
-  (void)store->Transact([&](storage::Transaction& tx) {
-    storage::TrustedKeyRecord trusted;
-    trusted.spki_der = set.manufacturer_key.public_key().spki_der();
-    trusted.fingerprint = set.manufacturer_key.public_key().Fingerprint();
-    trusted.label = "bench";
-    trusted.added_at = absl::Now();
-    return tx.trusted_keys().Insert(trusted);
-  });
+  (void)TrustLocally(*store, set.manufacturer_key.public_key(), "bench");
   To0Registration registration;
   registration.voucher = set.stages.back();
-  v1::OwnerAddress address;
-  address.set_host("owner.example");
-  address.set_port(8043);
-  address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
-  registration.addresses = {address};
+  registration.addresses = {GrpcTlsAddress("owner.example", 8043)};
   registration.lifetime = absl::Hours(24);
   if (!RunTo0Locally(registration, set.owner_keys.back(),
                      {store.get(), &SystemClock(), &SystemRandom(), absl::Hours(24)}, "bench")

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/base/hex.h"
 #include "core/base/status.h"
@@ -29,7 +30,10 @@
 namespace custody::custodyctl {
 namespace {
 
-constexpr absl::Duration kDefaultLifetime = absl::Hours(24);
+// A file of many vouchers meets the service's per-address TO0 limit (by default
+// a burst of 10, then 1 a second): a refused registration waits and tries again.
+constexpr int kRateLimitRetries = 5;
+constexpr absl::Duration kRateLimitWait = absl::Seconds(1);
 constexpr char kPublicUsage[] = "--address HOST:PORT --ca TLS-CA.pem";
 
 std::string FormatTime(int64_t unix_seconds) {
@@ -51,11 +55,7 @@ absl::StatusOr<v1::OwnerAddress> ParseOwnerAddress(absl::string_view text) {
     return absl::InvalidArgumentError(
         absl::StrCat("--owner-address \"", text, "\" opens an IPv6 bracket it does not close"));
   }
-  v1::OwnerAddress address;
-  address.set_host(std::string(host));
-  address.set_port(port);
-  address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
-  return address;
+  return protocol::GrpcTlsAddress(host, port);
 }
 
 absl::StatusOr<std::vector<v1::OwnerAddress>> ParseOwnerAddresses(absl::string_view list) {
@@ -115,7 +115,13 @@ absl::Status RunTo0(const ParsedCommand& command, Env& env, bool remove) {
     registration.lifetime = lifetime;
     registration.remove = remove;
     absl::StatusOr<v1::To0AcceptOwner> accepted =
-        rendezvous::RegisterOwner(channel, std::move(registration), owner_key);
+        rendezvous::RegisterOwner(channel, registration, owner_key);
+    for (int retry = 1; retry <= kRateLimitRetries && !accepted.ok() &&
+                        FailedCheck(accepted.status()) == "rate_limit";
+         ++retry) {
+      absl::SleepFor(kRateLimitWait * retry);
+      accepted = rendezvous::RegisterOwner(channel, registration, owner_key);
+    }
     if (!accepted.ok()) {
       if (++failed == 1) first_failure = Annotate(accepted.status(), guid);
       if (vouchers.size() > 1) env.out << guid << "  FAILED  " << accepted.status().message() << "\n";
