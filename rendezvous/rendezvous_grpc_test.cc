@@ -51,6 +51,7 @@ class RendezvousGrpcTest : public testing::Test {
     config.mutable_server()->set_state_dir(root_);
     config.mutable_server()->set_listen_address("127.0.0.1:0");
     config.mutable_server()->set_admin_listen_address("127.0.0.1:0");
+    config.mutable_server()->set_step_deadline_seconds(2);
     config.mutable_to1_rate_limit()->set_per_second(0.001);
     config.mutable_to1_rate_limit()->set_burst(4);
     absl::StatusOr<std::unique_ptr<Rendezvous>> opened =
@@ -244,6 +245,28 @@ TEST_F(RendezvousGrpcTest, MalformedAndOversizedMessagesEndTheStream) {
     stream->WritesDone();
     ExpectStatus(stream->Finish(), grpc::StatusCode::RESOURCE_EXHAUSTED, "to1.format");
   }
+}
+
+TEST_F(RendezvousGrpcTest, ADeviceThatStallsIsCutOffAtTheStepDeadline) {
+  // TO1 runs on the callback API: its streams are watched like the synchronous ones.
+  ASSERT_TRUE(Trust("alice").ok());
+  ASSERT_TRUE(Register().ok());
+  auto stub = v1::Rendezvous::NewStub(Channel(servers_.device_port, ""));
+  grpc::ClientContext context;
+  SetTestDeadline(context);
+  auto stream = stub->FindOwner(&context);
+  v1::To1Request hello;
+  hello.mutable_hello_rv()->mutable_guid()->set_value(Guid());
+  ASSERT_TRUE(stream->Write(hello));
+  v1::To1Response ack;
+  ASSERT_TRUE(stream->Read(&ack));
+  ASSERT_TRUE(ack.has_hello_rv_ack());
+  // No proof follows: the service cancels the stream after the 2-second step
+  // deadline (CANCELLED), before the test's own 10-second deadline would end it
+  // (DEADLINE_EXCEEDED).
+  v1::To1Response none;
+  EXPECT_FALSE(stream->Read(&none));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
 TEST_F(RendezvousGrpcTest, APeerOverItsRateLimitIsRefused) {
