@@ -2,10 +2,11 @@
 // bidirectional stream: the session's first message, then one reply and one
 // request at a time until the session is done or a side refuses.
 //
-// A refusal by the session itself (the peer's reply failed a check here) cancels
-// the stream and comes back annotated with `local_context`; a refusal by the peer
-// comes back as its status (server::FromGrpcStatus, check name kept), annotated
-// with `peer_context`. A stream that ends before the session is done is
+// A session that cannot start returns its own error, and the stream is cancelled
+// before anything is sent. A refusal by the session itself (the peer's reply
+// failed a check here) cancels the stream and comes back annotated with
+// `local_context`; a refusal by the peer comes back as its status
+// (server::FromGrpcStatus, check name kept), annotated with `peer_context`. A stream that ends before the session is done is
 // UNAVAILABLE. The Session type provides Start(), Handle(response) and done().
 
 #ifndef CUSTODY_SERVER_CLIENT_STREAM_H_
@@ -29,8 +30,10 @@ absl::Status RunClientSession(Session& session, grpc::ClientReaderWriter<Request
                               absl::string_view peer_context) {
   absl::StatusOr<Request> first = session.Start();
   if (!first.ok()) {
+    // The client's own request failed its checks: nothing was sent.
     context.TryCancel();
-    return Annotate(first.status(), local_context);
+    (void)stream.Finish();
+    return first.status();
   }
   std::optional<Request> next = *std::move(first);
   absl::Status refused;

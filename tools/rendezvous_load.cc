@@ -193,6 +193,11 @@ bool LookUp(v1::Rendezvous::Stub& stub, const std::string& guid, const crypto::E
   proof.mutable_guid()->set_value(guid);
   absl::StatusOr<v1::SignedPayload> signed_proof =
       crypto::SignPayload(key, protocol::kTo1ProofType, proof.SerializeAsString());
+  if (!signed_proof.ok()) {
+    context.TryCancel();
+    stream->Finish();
+    return false;
+  }
   v1::To1Request prove;
   *prove.mutable_prove_to_rv()->mutable_proof() = *signed_proof;
   v1::To1Response redirect;
