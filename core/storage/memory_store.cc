@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/base/status.h"
 #include "core/storage/audit_chain.h"
+#include "core/storage/owner_rules.h"
 #include "core/storage/page_token.h"
 #include "core/storage/rendezvous_rules.h"
 #include "core/storage/support_rules.h"
@@ -35,6 +36,12 @@ struct State {
   int64_t next_registration_sequence = 1;
   // fingerprint -> key.
   std::map<std::string, TrustedKeyRecord> trusted_keys;
+  // Insertion sequence -> device; GUID and replacement GUID -> sequence.
+  std::map<int64_t, OwnedDeviceRecord> owned_devices;
+  std::map<std::string, int64_t> owned_by_guid;
+  std::map<std::string, int64_t> owned_by_replacement;
+  int64_t next_owned_sequence = 1;
+  std::map<std::string, std::string> settings;
 };
 
 // The page after `page_token` of records kept by insertion sequence.
@@ -145,16 +152,136 @@ class MemoryTrustedKeys final : public TrustedKeyTable {
   State* state_;
 };
 
+class MemoryOwnedDevices final : public OwnedDeviceTable {
+ public:
+  explicit MemoryOwnedDevices(State* state) : state_(state) {}
+
+  absl::Status Insert(const OwnedDeviceRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateOwnedDevice(record));
+    if (Find(record.guid) != 0) return OwnedDeviceTaken();
+    if (!record.replacement_guid.empty() && Find(record.replacement_guid) != 0) {
+      return ReplacementGuidTaken();
+    }
+    const int64_t sequence = state_->next_owned_sequence++;
+    OwnedDeviceRecord stored = record;
+    stored.revision = 1;
+    state_->owned_devices[sequence] = std::move(stored);
+    state_->owned_by_guid[record.guid] = sequence;
+    if (!record.replacement_guid.empty()) {
+      state_->owned_by_replacement[record.replacement_guid] = sequence;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<OwnedDeviceRecord> Get(absl::string_view guid) override {
+    const int64_t sequence = Find(std::string(guid));
+    if (sequence == 0) return NoOwnedDevice();
+    return state_->owned_devices.at(sequence);
+  }
+
+  absl::StatusOr<int64_t> Update(const OwnedDeviceRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateOwnedDevice(record));
+    auto it = state_->owned_by_guid.find(record.guid);
+    if (it == state_->owned_by_guid.end()) return NoOwnedDevice();
+    OwnedDeviceRecord& stored = state_->owned_devices.at(it->second);
+    if (stored.revision != record.revision) {
+      return OwnedDeviceChanged(stored.revision, record.revision);
+    }
+    if (record.replacement_guid != stored.replacement_guid) {
+      if (!record.replacement_guid.empty()) {
+        const int64_t other = Find(record.replacement_guid);
+        if (other != 0 && other != it->second) return ReplacementGuidTaken();
+      }
+      state_->owned_by_replacement.erase(stored.replacement_guid);
+      if (!record.replacement_guid.empty()) {
+        state_->owned_by_replacement[record.replacement_guid] = it->second;
+      }
+    }
+    OwnedDeviceRecord updated = record;
+    updated.model = stored.model;
+    updated.serial = stored.serial;
+    updated.voucher = stored.voucher;
+    updated.imported_at = stored.imported_at;
+    updated.revision = stored.revision + 1;
+    stored = std::move(updated);
+    return stored.revision;
+  }
+
+  absl::StatusOr<OwnedDevicePage> List(absl::string_view page_token, size_t page_size) override {
+    return PageOf<OwnedDevicePage>(state_->owned_devices, page_token, page_size);
+  }
+
+  absl::StatusOr<std::vector<OwnedDeviceRecord>> DueForRegistration(absl::Time now,
+                                                                  size_t limit) override {
+    std::vector<std::pair<absl::Time, int64_t>> due;
+    for (const auto& [sequence, record] : state_->owned_devices) {
+      if (record.state != OwnedDeviceState::kOnboarded && record.next_registration_at <= now) {
+        due.emplace_back(record.next_registration_at, sequence);
+      }
+    }
+    std::sort(due.begin(), due.end());
+    if (due.size() > limit) due.resize(limit);
+    std::vector<OwnedDeviceRecord> out;
+    for (const auto& [when, sequence] : due) out.push_back(state_->owned_devices.at(sequence));
+    return out;
+  }
+
+  absl::StatusOr<int64_t> Count() override {
+    return static_cast<int64_t>(state_->owned_devices.size());
+  }
+
+ private:
+  // The sequence of the device with this GUID or replacement GUID; 0 for none.
+  int64_t Find(const std::string& guid) const {
+    auto it = state_->owned_by_guid.find(guid);
+    if (it != state_->owned_by_guid.end()) return it->second;
+    it = state_->owned_by_replacement.find(guid);
+    return it == state_->owned_by_replacement.end() ? 0 : it->second;
+  }
+
+  State* state_;
+};
+
+class MemorySettings final : public SettingsTable {
+ public:
+  explicit MemorySettings(State* state) : state_(state) {}
+
+  absl::Status Put(absl::string_view scope, absl::string_view value) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateSettings(scope, value));
+    if (value.empty()) {
+      state_->settings.erase(std::string(scope));
+    } else {
+      state_->settings[std::string(scope)] = std::string(value);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> Get(absl::string_view scope) override {
+    auto it = state_->settings.find(std::string(scope));
+    if (it == state_->settings.end()) return NoSettings(scope);
+    return it->second;
+  }
+
+ private:
+  State* state_;
+};
+
 class MemoryTransaction final : public Transaction, VoucherTable, AuditTable, SupportTable {
  public:
   explicit MemoryTransaction(State* state)
-      : state_(state), registrations_(state), trusted_keys_(state) {}
+      : state_(state),
+        registrations_(state),
+        trusted_keys_(state),
+        owned_devices_(state),
+        settings_(state) {}
 
   VoucherTable& vouchers() override { return *this; }
   AuditTable& audit() override { return *this; }
   SupportTable& support() override { return *this; }
   RegistrationTable& registrations() override { return registrations_; }
   TrustedKeyTable& trusted_keys() override { return trusted_keys_; }
+  OwnedDeviceTable& owned_devices() override { return owned_devices_; }
+  SettingsTable& settings() override { return settings_; }
 
   absl::Status Insert(const VoucherRecord& record) override {
     if (record.guid.empty()) return absl::InvalidArgumentError("voucher record has no GUID");
@@ -254,6 +381,8 @@ class MemoryTransaction final : public Transaction, VoucherTable, AuditTable, Su
   State* state_;
   MemoryRegistrations registrations_;
   MemoryTrustedKeys trusted_keys_;
+  MemoryOwnedDevices owned_devices_;
+  MemorySettings settings_;
 };
 
 class MemoryStore final : public Store {

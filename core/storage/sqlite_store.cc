@@ -15,6 +15,7 @@
 #include "core/base/status.h"
 #include "core/storage/audit_chain.h"
 #include "core/storage/internal/sqlite.h"
+#include "core/storage/owner_rules.h"
 #include "core/storage/page_token.h"
 #include "core/storage/rendezvous_rules.h"
 #include "core/storage/support_rules.h"
@@ -83,9 +84,42 @@ constexpr const char* kMigrations[] = {
       added_at_us INTEGER NOT NULL
     );
     )sql",
+    // 4: the owner's devices and their settings.
+    R"sql(
+    CREATE TABLE owned_devices (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      guid BLOB NOT NULL UNIQUE,
+      model TEXT NOT NULL,
+      serial TEXT NOT NULL,
+      voucher BLOB NOT NULL,
+      state TEXT NOT NULL,
+      imported_at_us INTEGER NOT NULL,
+      updated_at_us INTEGER NOT NULL,
+      registered_until_us INTEGER NOT NULL,
+      next_registration_at_us INTEGER NOT NULL,
+      registration_failures INTEGER NOT NULL,
+      last_error TEXT NOT NULL,
+      replacement_guid BLOB UNIQUE,
+      replacement_voucher BLOB NOT NULL,
+      onboarded_at_us INTEGER NOT NULL,
+      enrolment BLOB NOT NULL,
+      revision INTEGER NOT NULL
+    );
+    CREATE INDEX owned_devices_by_next_registration
+      ON owned_devices (next_registration_at_us) WHERE state != 'onboarded';
+    CREATE TABLE settings (
+      scope TEXT PRIMARY KEY,
+      value BLOB NOT NULL
+    );
+    )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
+
+// absl::ToUnixMicros maps the infinite past to INT64_MIN; map it back.
+absl::Time TimeFromColumn(int64_t micros) {
+  return micros == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(micros);
+}
 
 constexpr char kVoucherColumns[] =
     "guid, model, serial, voucher, state, created_at_us, updated_at_us, revision";
@@ -311,15 +345,217 @@ class SqliteTrustedKeys final : public TrustedKeyTable {
   Connection* db_;
 };
 
+absl::StatusOr<OwnedDeviceRecord> ReadOwnedDevice(const Statement& row, int first) {
+  OwnedDeviceRecord record;
+  record.guid = row.ColumnBlob(first);
+  record.model = row.ColumnText(first + 1);
+  record.serial = row.ColumnText(first + 2);
+  record.voucher = row.ColumnBlob(first + 3);
+  CUSTODY_ASSIGN_OR_RETURN(record.state, ParseOwnedDeviceState(row.ColumnText(first + 4)));
+  record.imported_at = absl::FromUnixMicros(row.ColumnInt64(first + 5));
+  record.updated_at = absl::FromUnixMicros(row.ColumnInt64(first + 6));
+  record.registered_until = TimeFromColumn(row.ColumnInt64(first + 7));
+  record.next_registration_at = TimeFromColumn(row.ColumnInt64(first + 8));
+  record.registration_failures = row.ColumnInt64(first + 9);
+  record.last_error = row.ColumnText(first + 10);
+  record.replacement_guid = row.ColumnBlob(first + 11);
+  record.replacement_voucher = row.ColumnBlob(first + 12);
+  record.onboarded_at = TimeFromColumn(row.ColumnInt64(first + 13));
+  record.enrolment = row.ColumnBlob(first + 14);
+  record.revision = row.ColumnInt64(first + 15);
+  return record;
+}
+
+class SqliteOwnedDevices final : public OwnedDeviceTable {
+ public:
+  explicit SqliteOwnedDevices(Connection* db) : db_(db) {}
+
+  absl::Status Insert(const OwnedDeviceRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateOwnedDevice(record));
+    CUSTODY_ASSIGN_OR_RETURN(int64_t taken, Find(record.guid));
+    if (taken != 0) return OwnedDeviceTaken();
+    if (!record.replacement_guid.empty()) {
+      CUSTODY_ASSIGN_OR_RETURN(taken, Find(record.replacement_guid));
+      if (taken != 0) return ReplacementGuidTaken();
+    }
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO owned_devices (guid, model, serial, voucher, state, "
+                     "imported_at_us, updated_at_us, registered_until_us, "
+                     "next_registration_at_us, registration_failures, last_error, "
+                     "replacement_guid, replacement_voucher, onboarded_at_us, enrolment, "
+                     "revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                     "?13, ?14, ?15, 1)"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, record.guid));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(2, record.model));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(3, record.serial));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(4, record.voucher));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(6, absl::ToUnixMicros(record.imported_at)));
+    CUSTODY_RETURN_IF_ERROR(BindMutable(*stmt, record, 5));
+    return stmt->Run();
+  }
+
+  absl::StatusOr<OwnedDeviceRecord> Get(absl::string_view guid) override {
+    // The imported GUID first, then the replacement GUID.
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT guid, model, serial, voucher, state, imported_at_us, "
+                     "updated_at_us, registered_until_us, next_registration_at_us, "
+                     "registration_failures, last_error, replacement_guid, replacement_voucher, "
+                     "onboarded_at_us, enrolment, revision FROM owned_devices "
+                     "WHERE guid = ?1 OR replacement_guid = ?1 ORDER BY guid = ?1 DESC LIMIT 1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, guid));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    if (!found) return NoOwnedDevice();
+    return ReadOwnedDevice(*stmt, 0);
+  }
+
+  absl::StatusOr<int64_t> Update(const OwnedDeviceRecord& record) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateOwnedDevice(record));
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * current,
+        db_->Prepare("SELECT seq, revision FROM owned_devices WHERE guid = ?1"));
+    CUSTODY_RETURN_IF_ERROR(current->BindBlob(1, record.guid));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, current->Step());
+    if (!found) return NoOwnedDevice();
+    const int64_t sequence = current->ColumnInt64(0);
+    const int64_t revision = current->ColumnInt64(1);
+    if (revision != record.revision) return OwnedDeviceChanged(revision, record.revision);
+    if (!record.replacement_guid.empty()) {
+      CUSTODY_ASSIGN_OR_RETURN(int64_t other, Find(record.replacement_guid));
+      if (other != 0 && other != sequence) return ReplacementGuidTaken();
+    }
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("UPDATE owned_devices SET state = ?5, updated_at_us = ?7, "
+                     "registered_until_us = ?8, next_registration_at_us = ?9, "
+                     "registration_failures = ?10, last_error = ?11, replacement_guid = ?12, "
+                     "replacement_voucher = ?13, onboarded_at_us = ?14, enrolment = ?15, "
+                     "revision = revision + 1 WHERE guid = ?1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, record.guid));
+    CUSTODY_RETURN_IF_ERROR(BindMutable(*stmt, record, 5));
+    CUSTODY_RETURN_IF_ERROR(stmt->Run());
+    return revision + 1;
+  }
+
+  absl::StatusOr<OwnedDevicePage> List(absl::string_view page_token, size_t page_size) override {
+    return ReadPage<OwnedDevicePage>(
+        db_,
+        "SELECT seq, guid, model, serial, voucher, state, imported_at_us, updated_at_us, "
+        "registered_until_us, next_registration_at_us, registration_failures, last_error, "
+        "replacement_guid, replacement_voucher, onboarded_at_us, enrolment, revision "
+        "FROM owned_devices WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        page_token, page_size, [](const Statement& row) { return ReadOwnedDevice(row, 1); });
+  }
+
+  absl::StatusOr<std::vector<OwnedDeviceRecord>> DueForRegistration(absl::Time now,
+                                                                  size_t limit) override {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT guid, model, serial, voucher, state, imported_at_us, "
+                     "updated_at_us, registered_until_us, next_registration_at_us, "
+                     "registration_failures, last_error, replacement_guid, replacement_voucher, "
+                     "onboarded_at_us, enrolment, revision FROM owned_devices "
+                     "WHERE state != 'onboarded' AND next_registration_at_us <= ?1 "
+                     "ORDER BY next_registration_at_us, seq LIMIT ?2"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, absl::ToUnixMicros(now)));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(limit)));
+    std::vector<OwnedDeviceRecord> out;
+    while (true) {
+      CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      CUSTODY_ASSIGN_OR_RETURN(OwnedDeviceRecord record, ReadOwnedDevice(*stmt, 0));
+      out.push_back(std::move(record));
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> Count() override {
+    CUSTODY_ASSIGN_OR_RETURN(Statement * stmt, db_->Prepare("SELECT COUNT(*) FROM owned_devices"));
+    CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return absl::InternalError("COUNT returned no row");
+    return stmt->ColumnInt64(0);
+  }
+
+ private:
+  // Binds the fields an update may change, as parameters ?5 and ?7..?15.
+  static absl::Status BindMutable(Statement& stmt, const OwnedDeviceRecord& record, int state) {
+    CUSTODY_RETURN_IF_ERROR(stmt.BindText(state, OwnedDeviceStateName(record.state)));
+    CUSTODY_RETURN_IF_ERROR(stmt.BindInt64(7, absl::ToUnixMicros(record.updated_at)));
+    CUSTODY_RETURN_IF_ERROR(stmt.BindInt64(8, absl::ToUnixMicros(record.registered_until)));
+    CUSTODY_RETURN_IF_ERROR(stmt.BindInt64(9, absl::ToUnixMicros(record.next_registration_at)));
+    CUSTODY_RETURN_IF_ERROR(stmt.BindInt64(10, record.registration_failures));
+    CUSTODY_RETURN_IF_ERROR(stmt.BindText(11, record.last_error));
+    // NULL, not an empty blob, when unset: the column is UNIQUE.
+    if (!record.replacement_guid.empty()) {
+      CUSTODY_RETURN_IF_ERROR(stmt.BindBlob(12, record.replacement_guid));
+    }
+    CUSTODY_RETURN_IF_ERROR(stmt.BindBlob(13, record.replacement_voucher));
+    CUSTODY_RETURN_IF_ERROR(stmt.BindInt64(14, absl::ToUnixMicros(record.onboarded_at)));
+    CUSTODY_RETURN_IF_ERROR(stmt.BindBlob(15, record.enrolment));
+    return absl::OkStatus();
+  }
+
+  // The row holding `guid` as its GUID or replacement GUID; 0 for none.
+  absl::StatusOr<int64_t> Find(absl::string_view guid) {
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("SELECT seq FROM owned_devices WHERE guid = ?1 OR replacement_guid = ?1 "
+                     "LIMIT 1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, guid));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    return found ? stmt->ColumnInt64(0) : 0;
+  }
+
+  Connection* db_;
+};
+
+class SqliteSettings final : public SettingsTable {
+ public:
+  explicit SqliteSettings(Connection* db) : db_(db) {}
+
+  absl::Status Put(absl::string_view scope, absl::string_view value) override {
+    CUSTODY_RETURN_IF_ERROR(ValidateSettings(scope, value));
+    if (value.empty()) {
+      CUSTODY_ASSIGN_OR_RETURN(Statement * stmt,
+                               db_->Prepare("DELETE FROM settings WHERE scope = ?1"));
+      CUSTODY_RETURN_IF_ERROR(stmt->BindText(1, scope));
+      return stmt->Run();
+    }
+    CUSTODY_ASSIGN_OR_RETURN(
+        Statement * stmt,
+        db_->Prepare("INSERT INTO settings (scope, value) VALUES (?1, ?2) "
+                     "ON CONFLICT (scope) DO UPDATE SET value = excluded.value"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(1, scope));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(2, value));
+    return stmt->Run();
+  }
+
+  absl::StatusOr<std::string> Get(absl::string_view scope) override {
+    CUSTODY_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_->Prepare("SELECT value FROM settings WHERE scope = ?1"));
+    CUSTODY_RETURN_IF_ERROR(stmt->BindText(1, scope));
+    CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
+    if (!found) return NoSettings(scope);
+    return stmt->ColumnBlob(0);
+  }
+
+ private:
+  Connection* db_;
+};
+
 class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, SupportTable {
  public:
-  explicit SqliteTransaction(Connection* db) : db_(db), registrations_(db), trusted_keys_(db) {}
+  explicit SqliteTransaction(Connection* db)
+      : db_(db), registrations_(db), trusted_keys_(db), owned_devices_(db), settings_(db) {}
 
   VoucherTable& vouchers() override { return *this; }
   AuditTable& audit() override { return *this; }
   SupportTable& support() override { return *this; }
   RegistrationTable& registrations() override { return registrations_; }
   TrustedKeyTable& trusted_keys() override { return trusted_keys_; }
+  OwnedDeviceTable& owned_devices() override { return owned_devices_; }
+  SettingsTable& settings() override { return settings_; }
 
   absl::Status Insert(const VoucherRecord& record) override {
     if (record.guid.empty()) return absl::InvalidArgumentError("voucher record has no GUID");
@@ -481,6 +717,8 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, Su
   Connection* db_;
   SqliteRegistrations registrations_;
   SqliteTrustedKeys trusted_keys_;
+  SqliteOwnedDevices owned_devices_;
+  SqliteSettings settings_;
 };
 
 class SqliteStore final : public Store {

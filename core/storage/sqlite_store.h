@@ -19,7 +19,7 @@
 namespace custody::storage {
 
 // The schema version this binary writes and understands.
-inline constexpr int kSqliteSchemaVersion = 3;
+inline constexpr int kSqliteSchemaVersion = 4;
 
 struct SqliteOptions {
   // How long a statement waits for a lock held by another process before

@@ -21,4 +21,24 @@ absl::StatusOr<VoucherState> ParseVoucherState(absl::string_view name) {
   return absl::DataLossError(absl::StrCat("unknown voucher state \"", name, "\" in the store"));
 }
 
+absl::string_view OwnedDeviceStateName(OwnedDeviceState state) {
+  switch (state) {
+    case OwnedDeviceState::kImported:
+      return "imported";
+    case OwnedDeviceState::kRegistered:
+      return "registered";
+    case OwnedDeviceState::kOnboarded:
+      return "onboarded";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<OwnedDeviceState> ParseOwnedDeviceState(absl::string_view name) {
+  for (OwnedDeviceState state : {OwnedDeviceState::kImported, OwnedDeviceState::kRegistered,
+                                 OwnedDeviceState::kOnboarded}) {
+    if (OwnedDeviceStateName(state) == name) return state;
+  }
+  return absl::DataLossError(absl::StrCat("unknown device state \"", name, "\" in the store"));
+}
+
 }  // namespace custody::storage

@@ -202,6 +202,87 @@ class TrustedKeyTable {
   virtual absl::StatusOr<std::vector<TrustedKeyRecord>> List() = 0;
 };
 
+// Where a device is in its life, as seen by its owner.
+enum class OwnedDeviceState {
+  kImported,    // The voucher is imported; no rendezvous registration yet.
+  kRegistered,  // Registered at the rendezvous service (TO0); waiting for the device.
+  kOnboarded,   // TO2 completed: the replacement voucher is kept.
+};
+
+absl::string_view OwnedDeviceStateName(OwnedDeviceState state);
+absl::StatusOr<OwnedDeviceState> ParseOwnedDeviceState(absl::string_view name);
+
+// A device whose voucher the owner holds.
+struct OwnedDeviceRecord {
+  std::string guid;     // The imported voucher's GUID, 16 bytes; unique.
+  std::string model;
+  std::string serial;
+  std::string voucher;  // The imported OwnershipVoucher, exact bytes.
+  OwnedDeviceState state = OwnedDeviceState::kImported;
+  absl::Time imported_at;
+  absl::Time updated_at;
+  // Automatic TO0: the registration's expiry (InfinitePast: none), when to run
+  // next, how many attempts in a row failed and the last failure.
+  absl::Time registered_until = absl::InfinitePast();
+  absl::Time next_registration_at;
+  int64_t registration_failures = 0;
+  std::string last_error;
+  // Set at onboarding: the GUID given to the device (unique when set), the
+  // replacement voucher (exact bytes), and the owner's record of the enrolment
+  // (opaque to the store).
+  std::string replacement_guid;
+  std::string replacement_voucher;
+  absl::Time onboarded_at = absl::InfinitePast();
+  std::string enrolment;
+  // Set by the store: 1 on insert, +1 on every update.
+  int64_t revision = 0;
+};
+
+struct OwnedDevicePage {
+  std::vector<OwnedDeviceRecord> records;
+  std::string next_page_token;
+};
+
+class OwnedDeviceTable {
+ public:
+  virtual ~OwnedDeviceTable() = default;
+  // ALREADY_EXISTS when the GUID (or the replacement GUID) is taken;
+  // INVALID_ARGUMENT for a GUID that is not 16 bytes.
+  virtual absl::Status Insert(const OwnedDeviceRecord& record) = 0;
+  // By the imported voucher's GUID, or else by the replacement GUID. NOT_FOUND
+  // when neither matches.
+  virtual absl::StatusOr<OwnedDeviceRecord> Get(absl::string_view guid) = 0;
+  // Replaces every field but guid, model, serial, voucher and imported_at if the
+  // stored revision is `record.revision`, and returns the new revision. NOT_FOUND;
+  // ABORTED when another writer got there first; ALREADY_EXISTS when the
+  // replacement GUID is taken.
+  virtual absl::StatusOr<int64_t> Update(const OwnedDeviceRecord& record) = 0;
+  // In import order, at most `page_size` (1..kMaxPageSize).
+  virtual absl::StatusOr<OwnedDevicePage> List(absl::string_view page_token,
+                                               size_t page_size) = 0;
+  // Devices not yet onboarded whose next_registration_at is at or before `now`,
+  // earliest first, at most `limit`.
+  virtual absl::StatusOr<std::vector<OwnedDeviceRecord>> DueForRegistration(absl::Time now,
+                                                                          size_t limit) = 0;
+  virtual absl::StatusOr<int64_t> Count() = 0;
+};
+
+// Opaque values under a scope name ("model:gw-100", "device:<guid hex>"): the
+// owner's settings for its devices.
+inline constexpr size_t kMaxScopeLength = 128;
+inline constexpr size_t kMaxSettingsValueSize = 128 * 1024;
+
+class SettingsTable {
+ public:
+  virtual ~SettingsTable() = default;
+  // Stores `value` under `scope`, replacing what was there; an empty value
+  // removes the scope. INVALID_ARGUMENT for an empty or over-long scope or an
+  // over-long value.
+  virtual absl::Status Put(absl::string_view scope, absl::string_view value) = 0;
+  // NOT_FOUND when nothing is stored under `scope`.
+  virtual absl::StatusOr<std::string> Get(absl::string_view scope) = 0;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;
@@ -210,6 +291,8 @@ class Transaction {
   virtual SupportTable& support() = 0;
   virtual RegistrationTable& registrations() = 0;
   virtual TrustedKeyTable& trusted_keys() = 0;
+  virtual OwnedDeviceTable& owned_devices() = 0;
+  virtual SettingsTable& settings() = 0;
 };
 
 class Store {

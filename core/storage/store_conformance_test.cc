@@ -623,6 +623,199 @@ TEST_P(StoreConformanceTest, RegistrationAndTrustRollBackWithTheirTransaction) {
   }).ok());
 }
 
+OwnedDeviceRecord OwnedDevice(int i) {
+  OwnedDeviceRecord record;
+  record.guid = std::string(15, '\x07') + static_cast<char>(i);
+  record.model = "gw-100";
+  record.serial = absl::StrCat("SN-", i);
+  record.voucher = std::string("\x00owned\xff", 7) + std::to_string(i);
+  record.imported_at = kT0 + absl::Seconds(i);
+  record.updated_at = record.imported_at;
+  record.next_registration_at = kT0 + absl::Seconds(100 - i);
+  return record;
+}
+
+absl::StatusOr<OwnedDeviceRecord> GetOwned(Store& store, const std::string& guid) {
+  absl::StatusOr<OwnedDeviceRecord> out = absl::InternalError("not run");
+  absl::Status status = store.Transact([&](Transaction& tx) {
+    out = tx.owned_devices().Get(guid);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+TEST_P(StoreConformanceTest, OwnedDeviceInsertGetUpdateKeepsExactValues) {
+  OwnedDeviceRecord record = OwnedDevice(1);
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Insert(record);
+  }).ok());
+  absl::StatusOr<OwnedDeviceRecord> got = GetOwned(*store_, record.guid);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->voucher, record.voucher);
+  EXPECT_EQ(got->state, OwnedDeviceState::kImported);
+  EXPECT_EQ(got->registered_until, absl::InfinitePast());
+  EXPECT_EQ(got->onboarded_at, absl::InfinitePast());
+  EXPECT_EQ(got->next_registration_at, record.next_registration_at);
+  EXPECT_EQ(got->revision, 1);
+
+  OwnedDeviceRecord changed = *got;
+  changed.state = OwnedDeviceState::kOnboarded;
+  changed.replacement_guid = std::string(16, '\x09');
+  changed.replacement_voucher = std::string("new\x00voucher", 11);
+  changed.onboarded_at = kT0 + absl::Hours(1);
+  changed.enrolment = "enrolment";
+  changed.registration_failures = 3;
+  changed.last_error = "rendezvous down";
+  changed.voucher = "ignored: the imported voucher never changes";
+  absl::StatusOr<int64_t> revision = absl::InternalError("not run");
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    revision = tx.owned_devices().Update(changed);
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_TRUE(revision.ok()) << revision.status();
+  EXPECT_EQ(*revision, 2);
+
+  // Found by either GUID, the imported voucher unchanged.
+  for (const std::string& guid : {record.guid, changed.replacement_guid}) {
+    got = GetOwned(*store_, guid);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->guid, record.guid);
+    EXPECT_EQ(got->voucher, record.voucher);
+    EXPECT_EQ(got->state, OwnedDeviceState::kOnboarded);
+    EXPECT_EQ(got->replacement_voucher, changed.replacement_voucher);
+    EXPECT_EQ(got->onboarded_at, changed.onboarded_at);
+    EXPECT_EQ(got->enrolment, "enrolment");
+    EXPECT_EQ(got->registration_failures, 3);
+    EXPECT_EQ(got->last_error, "rendezvous down");
+    EXPECT_EQ(got->revision, 2);
+  }
+
+  // A stale revision is refused and changes nothing.
+  changed.last_error = "stale";
+  absl::Status stale = store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Update(changed).status();
+  });
+  EXPECT_EQ(stale.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(GetOwned(*store_, record.guid)->last_error, "rendezvous down");
+  EXPECT_EQ(GetOwned(*store_, std::string(16, '\x55')).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, OwnedDeviceGuidsAreUniqueAcrossBothColumns) {
+  OwnedDeviceRecord first = OwnedDevice(1);
+  first.replacement_guid = std::string(16, '\x09');
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Insert(first);
+  }).ok());
+  OwnedDeviceRecord again = OwnedDevice(1);
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Insert(again);
+  }).code(), absl::StatusCode::kAlreadyExists);
+  // Another device may not take the first one's replacement GUID, either way.
+  OwnedDeviceRecord second = OwnedDevice(2);
+  second.guid = first.replacement_guid;
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Insert(second);
+  }).code(), absl::StatusCode::kAlreadyExists);
+  second = OwnedDevice(2);
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Insert(second);
+  }).ok());
+  second.revision = 1;
+  second.replacement_guid = first.replacement_guid;
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Update(second).status();
+  }).code(), absl::StatusCode::kAlreadyExists);
+  second.replacement_guid = first.guid;
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Update(second).status();
+  }).code(), absl::StatusCode::kAlreadyExists);
+  OwnedDeviceRecord bad = OwnedDevice(3);
+  bad.guid = "short";
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
+    return tx.owned_devices().Insert(bad);
+  }).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    EXPECT_EQ(tx.owned_devices().Count().value_or(-1), 2);
+    return absl::OkStatus();
+  }).ok());
+}
+
+TEST_P(StoreConformanceTest, OwnedDevicesListInImportOrderAndDueInTimeOrder) {
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
+    for (int i = 1; i <= 5; ++i) {
+      absl::Status s = tx.owned_devices().Insert(OwnedDevice(i));
+      if (!s.ok()) return s;
+    }
+    // Device 1 is onboarded: never due again.
+    absl::StatusOr<OwnedDeviceRecord> one = tx.owned_devices().Get(OwnedDevice(1).guid);
+    if (!one.ok()) return one.status();
+    one->state = OwnedDeviceState::kOnboarded;
+    return tx.owned_devices().Update(*one).status();
+  }).ok());
+  std::vector<std::string> listed;
+  std::string token;
+  do {
+    absl::StatusOr<OwnedDevicePage> page = absl::InternalError("not run");
+    ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+      page = tx.owned_devices().List(token, 2);
+      return absl::OkStatus();
+    }).ok());
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const OwnedDeviceRecord& r : page->records) listed.push_back(r.serial);
+    token = page->next_page_token;
+  } while (!token.empty());
+  EXPECT_THAT(listed, testing::ElementsAre("SN-1", "SN-2", "SN-3", "SN-4", "SN-5"));
+
+  // next_registration_at is kT0 + 100 - i: device 5 is the earliest.
+  absl::StatusOr<std::vector<OwnedDeviceRecord>> due = absl::InternalError("not run");
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    due = tx.owned_devices().DueForRegistration(kT0 + absl::Seconds(97), 10);
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_TRUE(due.ok()) << due.status();
+  std::vector<std::string> serials;
+  for (const OwnedDeviceRecord& r : *due) serials.push_back(r.serial);
+  EXPECT_THAT(serials, testing::ElementsAre("SN-5", "SN-4", "SN-3"));
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    due = tx.owned_devices().DueForRegistration(kT0 + absl::Hours(1), 2);
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].serial, "SN-5");
+}
+
+TEST_P(StoreConformanceTest, SettingsPutReplaceRemove) {
+  auto get = [&](const std::string& scope) {
+    absl::StatusOr<std::string> out = absl::InternalError("not run");
+    EXPECT_TRUE(store_->Transact([&](Transaction& tx) {
+      out = tx.settings().Get(scope);
+      return absl::OkStatus();
+    }).ok());
+    return out;
+  };
+  EXPECT_EQ(get("model:gw-100").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.settings().Put("model:gw-100", std::string("a\x00b", 3));
+  }).ok());
+  EXPECT_EQ(get("model:gw-100").value_or(""), std::string("a\x00b", 3));
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.settings().Put("model:gw-100", "c");
+  }).ok());
+  EXPECT_EQ(get("model:gw-100").value_or(""), "c");
+  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
+    return tx.settings().Put("model:gw-100", "");
+  }).ok());
+  EXPECT_EQ(get("model:gw-100").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
+    return tx.settings().Put("", "x");
+  }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
+    return tx.settings().Put(std::string(kMaxScopeLength + 1, 's'), "x");
+  }).code(), absl::StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest,
                          testing::Values(Backend{"Memory", &OpenMemory},
                                          Backend{"Sqlite", &OpenSqlite}),
