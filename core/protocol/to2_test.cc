@@ -94,6 +94,12 @@ v1::GetSettingsResponse Settings(std::initializer_list<std::pair<std::string, st
   return settings;
 }
 
+voucher::ExtendOptions ResaleOptions() {
+  voucher::ExtendOptions options;
+  options.trust_unsigned_header = true;  // The replacement voucher is the owner's own record.
+  return options;
+}
+
 class To2Test : public testing::Test {
  protected:
   void SetUp() override {
@@ -271,7 +277,7 @@ TEST_F(To2Test, DeviceOnboardsAndTheOwnerKeepsAResaleReadyVoucher) {
                    .ok());
   absl::StatusOr<v1::OwnershipVoucher> resold =
       voucher::ExtendVoucher(replacement, set_->owner_keys.back(), set_->owner_keys[0].public_key(),
-                             {.extra = "", .trust_unsigned_header = true});
+                             ResaleOptions());
   ASSERT_TRUE(resold.ok()) << resold.status();
   v1::OwnedDevice enrolment;
   ASSERT_TRUE(enrolment.ParseFromString(record.enrolment));
@@ -299,7 +305,7 @@ TEST_F(To2Test, TheNewCredentialOnboardsWithTheReplacementVoucherAtTheNextOwner)
   const crypto::EcPrivateKey& buyer = set_->owner_keys[0];
   v1::OwnershipVoucher sold = *voucher::ExtendVoucher(replacement, set_->owner_keys.back(),
                                                       buyer.public_key(),
-                                                      {.extra = "", .trust_unsigned_header = true});
+                                                      ResaleOptions());
   std::unique_ptr<storage::Store> buyer_store = *storage::OpenSqliteStore(
       absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-buyer.db"));
   storage::OwnedDeviceRecord bought;
