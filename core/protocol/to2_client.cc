@@ -28,6 +28,12 @@ absl::Status Format(absl::string_view detail) {
   return Refuse(absl::StatusCode::kInvalidArgument, "to2.format", detail);
 }
 
+// A message that did not parse: RESOURCE_EXHAUSTED when over its bound,
+// INVALID_ARGUMENT otherwise.
+absl::Status Unparsed(const absl::Status& parsed) {
+  return Refuse(parsed.code(), "to2.format", parsed.message());
+}
+
 bool SameDeviceInfo(const v1::DeviceInfo& a, const v1::DeviceInfo& b) {
   return a.model() == b.model() && a.serial() == b.serial() && a.mud_url() == b.mud_url();
 }
@@ -134,7 +140,7 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
   }
   absl::Status parsed =
       ParseStrict(*payload, kMaxTo2OwnerHeaderSize, "TO2 owner header", &s.owner_header);
-  if (!parsed.ok()) return Format(parsed.message());
+  if (!parsed.ok()) return Unparsed(parsed);
   const v1::To2OwnerHeader& header = s.owner_header;
   if (header.owner_key().spki_der() != owner_key->spki_der()) {
     return Refuse(absl::StatusCode::kUnauthenticated, "to2.owner_signature",
@@ -273,7 +279,7 @@ absl::StatusOr<std::optional<v1::To2Request>> To2ClientSession::HandleSealed(
   CUSTODY_ASSIGN_OR_RETURN(std::string plaintext, session_->channel->Open(sealed.ciphertext()));
   v1::To2OwnerMessage message;
   absl::Status parsed = ParseStrict(plaintext, kMaxTo2MessageSize, "sealed TO2 message", &message);
-  if (!parsed.ok()) return Format(parsed.message());
+  if (!parsed.ok()) return Unparsed(parsed);
   auto unexpected = [](absl::string_view expected) {
     return Refuse(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
                   absl::StrCat("expected ", expected));
@@ -334,7 +340,7 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
   }
   v1::To2SetupDevicePayload body;
   absl::Status parsed = ParseStrict(*payload, kMaxTo2SetupSize, "TO2.SetupDevice", &body);
-  if (!parsed.ok()) return Format(parsed.message());
+  if (!parsed.ok()) return Unparsed(parsed);
   if (!crypto::ConstantTimeEquals(body.nonce_setup_device(), s.nonce_setup_device)) {
     return Refuse(absl::StatusCode::kUnauthenticated, "to2.nonce",
                   "TO2.SetupDevice does not carry this session's NonceTO2SetupDv");
@@ -361,6 +367,10 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
   }
   if (header.guid().value().size() != voucher::kGuidSize) {
     return bad_header(absl::StrCat("a GUID is ", voucher::kGuidSize, " bytes"));
+  }
+  if (header.guid().value() == inputs_.guid) {
+    return bad_header("the replacement header keeps the device's GUID (credential reuse is not "
+                      "offered)");
   }
 
   // A new secret for the new credential; the old one stays in use until Done2.
@@ -419,8 +429,9 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
     return Refuse(absl::StatusCode::kInvalidArgument, "to2.enrolment", detail);
   };
   if (enrolment.operational_ca_chain().empty() ||
-      static_cast<size_t>(enrolment.operational_ca_chain_size()) > 8) {
-    return bad("the operational CA chain has 1..8 certificates");
+      static_cast<size_t>(enrolment.operational_ca_chain_size()) > kMaxOperationalChainLength) {
+    return bad(absl::StrCat("the operational CA chain has 1..", kMaxOperationalChainLength,
+                            " certificates"));
   }
   absl::StatusOr<crypto::Certificate> certificate =
       crypto::Certificate::FromDer(enrolment.operational_certificate());
@@ -463,7 +474,15 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
     absl::StatusOr<v1::SupportDeclaration> declaration =
         VerifySupportDeclaration(enrolment.support_declaration(), *inputs_.manufacturer_key,
                                  s.own_header.device_info().model());
-    if (!declaration.ok()) return declaration.status();
+    if (!declaration.ok()) {
+      return Refuse(declaration.status().code(), "to2.support_declaration",
+                    declaration.status().message());
+    }
+  }
+  if (enrolment.check_in_interval_seconds() < kMinCheckInIntervalSeconds ||
+      enrolment.check_in_interval_seconds() > kMaxCheckInIntervalSeconds) {
+    return bad(absl::StrCat("the check-in interval is ", kMinCheckInIntervalSeconds, "..",
+                            kMaxCheckInIntervalSeconds, " seconds"));
   }
   result_.enrolment = enrolment;
   state_ = State::kExpectDone2;

@@ -13,12 +13,15 @@
 // echoes its nonce. The caller replaces the credential only then (result()).
 //
 // Refusals name the check: to2.unexpected_message, to2.session_over
-// (FAILED_PRECONDITION); to2.format, to2.nonce, to2.suite, to2.key_exchange,
-// to2.entry_count, to2.entry_number, to2.replacement_header, to2.enrolment,
-// to2.settings (INVALID_ARGUMENT); to2.owner_signature, to2.voucher_header,
-// to2.header_hmac, to2.hello_hash, to2.sealed, to2.setup_signature,
-// to2.operational_certificate (UNAUTHENTICATED); and the voucher.* checks of the
-// chain.
+// (FAILED_PRECONDITION); to2.format (INVALID_ARGUMENT, or RESOURCE_EXHAUSTED over a
+// bound), to2.suite, to2.key_exchange, to2.entry_count, to2.entry_number,
+// to2.replacement_header, to2.enrolment, to2.settings (INVALID_ARGUMENT);
+// to2.nonce (INVALID_ARGUMENT for a wrong length, UNAUTHENTICATED for another
+// nonce); to2.owner_signature, to2.voucher_header, to2.header_hmac,
+// to2.hello_hash, to2.sealed, to2.setup_signature, to2.operational_certificate
+// (UNAUTHENTICATED); to2.support_declaration (the support.* code); and the
+// voucher.* checks of the chain (voucher.owner, PERMISSION_DENIED, for a voucher
+// without entries presented by another key than its header's).
 //
 // Not thread-safe. Everything the inputs point to must outlive the session.
 

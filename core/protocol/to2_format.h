@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -46,13 +47,18 @@ inline constexpr size_t kMaxTo2Suites = 4;
 // may announce.
 inline constexpr size_t kMaxTo2MessageSize = 64 * 1024;
 inline constexpr size_t kMinTo2MessageSize = 16 * 1024;
-// Owner-defined settings.
+// Owner-defined settings: 64 of them at the largest fit in one message with the
+// certificates.
 inline constexpr size_t kMaxSettings = 64;
 inline constexpr size_t kMaxSettingKeyLength = 64;
-inline constexpr size_t kMaxSettingValueLength = 1024;
+inline constexpr size_t kMaxSettingValueLength = 512;
 inline constexpr size_t kMaxSoftwareVersionLength = 64;
 inline constexpr size_t kMaxFleetEndpointLength = 261;  // host (253) ":" port
 inline constexpr size_t kMaxTrustAnchors = 8;
+inline constexpr size_t kMaxOperationalChainLength = 8;
+// The check-in interval an enrolment may set: a minute to a week.
+inline constexpr uint32_t kMinCheckInIntervalSeconds = 60;
+inline constexpr uint32_t kMaxCheckInIntervalSeconds = 7 * 24 * 3600;
 
 struct SuiteParameters {
   crypto::Curve curve;
@@ -68,7 +74,7 @@ std::string TranscriptHash(crypto::HashAlgorithm algorithm,
                            std::initializer_list<absl::string_view> parts);
 
 // Checks the settings an owner sends: at most kMaxSettings, keys of 1..64 bytes
-// of [A-Za-z0-9._-], unique and sorted, values of at most 1024 bytes.
+// of [A-Za-z0-9._-], unique and sorted, values of at most 512 bytes.
 // INVALID_ARGUMENT (check `check`) naming the first bad one.
 absl::Status ValidateSettings(const google::protobuf::RepeatedPtrField<v1::Setting>& settings,
                               absl::string_view check);

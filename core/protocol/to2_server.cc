@@ -26,6 +26,12 @@ absl::Status Format(absl::string_view detail) {
   return Refuse(absl::StatusCode::kInvalidArgument, "to2.format", detail);
 }
 
+// A message that did not parse: RESOURCE_EXHAUSTED when over its bound,
+// INVALID_ARGUMENT otherwise.
+absl::Status Unparsed(const absl::Status& parsed) {
+  return Refuse(parsed.code(), "to2.format", parsed.message());
+}
+
 // The next owner key of a stored, import-verified voucher, without verifying the
 // signatures again: the owner's own records are trusted, and the device verifies
 // the whole voucher itself.
@@ -70,9 +76,11 @@ absl::StatusOr<std::vector<v1::Setting>> MergedSettings(storage::Transaction& tx
   return out;
 }
 
-bool IsPrintable(absl::string_view text) {
+// Printable ASCII without quotes and backslashes, so that it can be quoted in
+// audit details as it is.
+bool IsPlainText(absl::string_view text) {
   for (char c : text) {
-    if (c < 0x20 || c > 0x7e) return false;
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
   }
   return true;
 }
@@ -109,8 +117,6 @@ struct To2ServerSession::Session {
   std::string replacement_header;
   v1::OwnershipVoucher replacement_voucher;
   v1::OwnedDevice enrolment;
-  // A newer declaration than the stored one, from the device.
-  std::optional<storage::SupportDeclarationRecord> device_declaration;
 };
 
 To2ServerSession::To2ServerSession(const To2ServerDeps& deps) : deps_(deps) {}
@@ -160,7 +166,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::Handle(const v1::To2Request& r
 absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2HelloDevice& hello) {
   v1::To2HelloDevicePayload payload;
   absl::Status parsed = ParseStrict(hello.payload(), kMaxTo2HelloSize, "TO2.HelloDevice", &payload);
-  if (!parsed.ok()) return Format(parsed.message());
+  if (!parsed.ok()) return Unparsed(parsed);
   if (payload.guid().value().size() != voucher::kGuidSize) {
     return Refuse(absl::StatusCode::kInvalidArgument, "to2.guid",
                   absl::StrCat("a GUID is ", voucher::kGuidSize, " bytes"));
@@ -176,8 +182,22 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
   if (payload.max_message_bytes() != 0 && payload.max_message_bytes() < kMinTo2MessageSize) {
     return Format(absl::StrCat("maxDeviceMessageSize is at least ", kMinTo2MessageSize));
   }
+  for (int i = 0; i < payload.suites_size(); ++i) {
+    for (int j = 0; j < i; ++j) {
+      if (payload.suites(i) == payload.suites(j)) {
+        return Refuse(absl::StatusCode::kInvalidArgument, "to2.suite",
+                      "the device offers a suite twice");
+      }
+    }
+  }
+  if (deps_.keys->voucher_keys.empty() || deps_.keys->device_ca_key == nullptr ||
+      deps_.keys->device_ca_chain.empty()) {
+    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.owner",
+                  "the owner has no voucher key or no device CA configured");
+  }
   auto session = std::make_unique<Session>();
-  // The device's first suite that the owner takes.
+  // The device's first suite that the owner takes (unknown values are skipped:
+  // a newer device may offer suites this owner does not know).
   std::optional<v1::To2Suite> chosen;
   for (int suite : payload.suites()) {
     const auto offered = static_cast<v1::To2Suite>(suite);
@@ -305,7 +325,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleProof(const v1::To2Prove
   }
   v1::To2DeviceProof proof;
   absl::Status parsed = ParseStrict(*payload, kMaxTo2DeviceProofSize, "TO2 device proof", &proof);
-  if (!parsed.ok()) return Format(parsed.message());
+  if (!parsed.ok()) return Unparsed(parsed);
   if (!crypto::ConstantTimeEquals(proof.nonce_prove_device(), s.nonce_prove_device)) {
     return Refuse(absl::StatusCode::kUnauthenticated, "to2.nonce",
                   "TO2.ProveDevice does not carry this session's NonceTO2ProveDv");
@@ -372,7 +392,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleSealed(const v1::To2Seal
   CUSTODY_ASSIGN_OR_RETURN(std::string plaintext, session_->channel->Open(sealed.ciphertext()));
   v1::To2DeviceMessage message;
   absl::Status parsed = ParseStrict(plaintext, kMaxTo2MessageSize, "sealed TO2 message", &message);
-  if (!parsed.ok()) return Format(parsed.message());
+  if (!parsed.ok()) return Unparsed(parsed);
   absl::StatusOr<v1::To2OwnerMessage> reply;
   auto unexpected = [](absl::string_view expected) {
     return Refuse(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
@@ -395,7 +415,9 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleSealed(const v1::To2Seal
       reply = unexpected("no sealed message");
   }
   if (!reply.ok()) return reply.status();
-  return SealResponse(*reply);
+  absl::StatusOr<v1::To2Response> response = SealResponse(*reply);
+  if (state_ == State::kDone) session_.reset();  // Drops the keys at once.
+  return response;
 }
 
 absl::StatusOr<v1::To2Response> To2ServerSession::SealResponse(
@@ -440,10 +462,10 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
                   "the device reports another model, serial or MUD URL than its voucher");
   }
   if (report.software_version().size() > kMaxSoftwareVersionLength ||
-      !IsPrintable(report.software_version())) {
+      !IsPlainText(report.software_version())) {
     return Refuse(absl::StatusCode::kInvalidArgument, "to2.device_report",
                   absl::StrCat("a software version is at most ", kMaxSoftwareVersionLength,
-                               " bytes of printable ASCII"));
+                               " bytes of printable ASCII without quotes or backslashes"));
   }
   absl::StatusOr<crypto::RequestParts> csr = crypto::ReadRequestParts(info.operational_csr());
   if (!csr.ok()) {
@@ -463,39 +485,31 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
                   "the operational key must not be the attestation key");
   }
 
-  // The newest declaration: the owner's, or the device's if it is newer and
-  // signed by the voucher's manufacturer.
+  // The newest declaration that the voucher's manufacturer signed: the owner's
+  // for the model, or the device's own. One that does not verify with this
+  // voucher's header key (another manufacturer's model of the same name; a
+  // resold device, whose header names its previous owner) is not sent: the
+  // device keeps what it has. The device's declaration is never stored, so no
+  // device can change what others receive.
   std::optional<v1::SignedPayload> declaration;
   std::string security_updates_until;
+  uint64_t best_sequence = 0;
+  auto consider = [&](const v1::SignedPayload& candidate) {
+    absl::StatusOr<v1::SupportDeclaration> verified = VerifySupportDeclaration(
+        candidate, *s.manufacturer_key, s.header.device_info().model());
+    if (!verified.ok() || verified->sequence() <= best_sequence) return;
+    best_sequence = verified->sequence();
+    declaration = candidate;
+    security_updates_until = verified->security_updates_until();
+  };
   if (s.stored_declaration.has_value()) {
     v1::SignedPayload stored;
     if (!stored.ParseFromString(s.stored_declaration->signed_declaration)) {
       return absl::DataLossError("a stored support declaration does not parse");
     }
-    declaration = std::move(stored);
-    security_updates_until = s.stored_declaration->security_updates_until;
+    consider(stored);
   }
-  if (info.has_support_declaration()) {
-    absl::StatusOr<v1::SupportDeclaration> from_device = VerifySupportDeclaration(
-        info.support_declaration(), *s.manufacturer_key, s.header.device_info().model());
-    if (!from_device.ok()) {
-      return Refuse(from_device.status().code(), "to2.support_declaration",
-                    from_device.status().message());
-    }
-    const int64_t stored_sequence =
-        s.stored_declaration.has_value() ? s.stored_declaration->sequence : 0;
-    if (static_cast<int64_t>(from_device->sequence()) > stored_sequence) {
-      storage::SupportDeclarationRecord record;
-      record.model = from_device->model();
-      record.sequence = static_cast<int64_t>(from_device->sequence());
-      record.security_updates_until = from_device->security_updates_until();
-      record.signed_declaration = info.support_declaration().SerializeAsString();
-      record.declared_at = deps_.clock->Now();
-      s.device_declaration = record;
-      declaration = info.support_declaration();
-      security_updates_until = from_device->security_updates_until();
-    }
-  }
+  if (info.has_support_declaration()) consider(info.support_declaration());
 
   const absl::Time now = deps_.clock->Now();
   const crypto::Certificate& ca = deps_.keys->device_ca_chain.front();
@@ -526,6 +540,12 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
   }
   if (declaration.has_value()) *enrolment->mutable_support_declaration() = *declaration;
   for (const v1::Setting& setting : s.settings) *enrolment->add_settings() = setting;
+  absl::Status settings_valid = ValidateSettings(enrolment->settings(), "to2.owner");
+  if (!settings_valid.ok()) {
+    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.owner",
+                  absl::StrCat("the settings of the model and the device together are not valid ",
+                               "(fix them with custodyctl): ", settings_valid.message()));
+  }
   enrolment->set_check_in_interval_seconds(deps_.policy->check_in_interval_seconds);
 
   *s.enrolment.mutable_report() = report;
@@ -568,12 +588,11 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleDone(const v1::To2Do
                     "the device's record changed during the session (another session or an "
                     "operator); start again");
     }
-    CUSTODY_RETURN_IF_ERROR(revision.status());
-    if (s.device_declaration.has_value()) {
-      absl::Status inserted = tx.support().Insert(*s.device_declaration);
-      // Another session stored this declaration first: nothing to add.
-      if (!inserted.ok() && inserted.code() != absl::StatusCode::kAlreadyExists) return inserted;
+    if (revision.status().code() == absl::StatusCode::kAlreadyExists) {
+      return Refuse(absl::StatusCode::kAborted, "to2.concurrent",
+                    "the replacement GUID is taken; start again");
     }
+    CUSTODY_RETURN_IF_ERROR(revision.status());
     return tx.audit().Append(event).status();
   });
   CUSTODY_RETURN_IF_ERROR(committed);

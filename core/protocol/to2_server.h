@@ -23,14 +23,21 @@
 // imported voucher's GUID (because Done2 was lost) onboards again, and the newest
 // replacement voucher is kept.
 //
-// Refusals name the check: to2.unexpected_message, to2.session_over
-// (FAILED_PRECONDITION); to2.format, to2.guid, to2.nonce, to2.suite,
+// Refusals name the check: to2.unexpected_message, to2.session_over,
+// to2.already_onboarded, to2.owner (FAILED_PRECONDITION: the owner's keys, device
+// CA or settings are not usable); to2.format (INVALID_ARGUMENT, or
+// RESOURCE_EXHAUSTED over a bound), to2.guid, to2.suite,
 // to2.attestation_algorithm, to2.entry_number, to2.key_exchange,
-// to2.replacement_hmac, to2.device_report, to2.csr (INVALID_ARGUMENT);
-// to2.unknown_guid (NOT_FOUND); to2.already_onboarded (FAILED_PRECONDITION);
-// to2.not_owner (PERMISSION_DENIED); to2.device_signature, to2.transcript,
-// to2.sealed, to2.csr_signature (UNAUTHENTICATED); to2.concurrent (ABORTED:
-// another session onboarded the device meanwhile).
+// to2.replacement_hmac, to2.device_report, to2.csr (INVALID_ARGUMENT); to2.nonce
+// (INVALID_ARGUMENT for a wrong length, UNAUTHENTICATED for another nonce);
+// to2.unknown_guid (NOT_FOUND); to2.not_owner (PERMISSION_DENIED);
+// to2.device_signature, to2.transcript, to2.sealed, to2.csr_signature
+// (UNAUTHENTICATED); to2.concurrent (ABORTED: another session onboarded the
+// device meanwhile).
+//
+// Support declarations: the device gets the newest one that its voucher's
+// manufacturer key verifies, of the owner's stored one for the model and the one
+// the device reports; the device's is never stored.
 //
 // Not thread-safe: one session per stream. The dependencies must outlive it.
 

@@ -1,7 +1,7 @@
 // TO2 driven directly, on the SQLite store: a device onboards, and a test owner,
 // a test device and a relay between them misbehave on purpose. Every refusal is
 // asserted by its side and check, with the owner's store unchanged (devices,
-// settings read, support declarations and audit log) and the device not done,
+// support declarations and audit log) and the device not done,
 // so that it keeps its old credential.
 
 #include <cstdlib>
@@ -19,6 +19,7 @@
 #include "core/crypto/hmac.h"
 #include "core/crypto/signed_payload.h"
 #include "core/crypto/x509_issue.h"
+#include "core/protocol/support_declaration.h"
 #include "core/protocol/to2_client.h"
 #include "core/protocol/to2_format.h"
 #include "core/protocol/to2_server.h"
@@ -564,6 +565,96 @@ TEST_F(To2Test, TwoConcurrentSessionsCommitOnce) {
   EXPECT_EQ(late.status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(Dump(), after_b);
   EXPECT_EQ(Stored().replacement_guid, b.result().header.guid().value());
+}
+
+v1::SignedPayload Declaration(const crypto::EcPrivateKey& manufacturer, uint64_t sequence,
+                              const std::string& until) {
+  v1::SupportDeclaration declaration;
+  declaration.set_model("gw-100");
+  declaration.set_security_updates_until(until);
+  declaration.set_disclosure_policy_url("https://example.com/security");
+  declaration.set_sequence(sequence);
+  return *SignSupportDeclaration(declaration, manufacturer);
+}
+
+TEST_F(To2Test, TheNewestDeclarationOfTheDevicesManufacturerIsSentAndNothingElse) {
+  // The owner holds sequence 2 for the model; the device reports sequence 3.
+  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
+    storage::SupportDeclarationRecord record;
+    record.model = "gw-100";
+    record.sequence = 2;
+    record.security_updates_until = "2031-01-31";
+    record.signed_declaration =
+        Declaration(set_->manufacturer_key, 2, "2031-01-31").SerializeAsString();
+    record.declared_at = kNow;
+    return tx.support().Insert(record);
+  }).ok());
+  To2DeviceInputs inputs = Inputs();
+  inputs.support_declaration = Declaration(set_->manufacturer_key, 3, "2032-03-31");
+  To2ClientSession device(std::move(inputs));
+  To2ServerSession owner(Deps());
+  ASSERT_TRUE(Exchange(device, owner).device.ok());
+  v1::SupportDeclaration sent;
+  sent.ParseFromString(device.result().enrolment.support_declaration().payload());
+  EXPECT_EQ(sent.sequence(), 3u);
+  v1::OwnedDevice enrolment;
+  enrolment.ParseFromString(Stored().enrolment);
+  EXPECT_EQ(enrolment.security_updates_until(), "2032-03-31");
+  // The device's declaration was not stored for the model.
+  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
+    EXPECT_EQ(tx.support().Current("gw-100")->sequence, 2);
+    return absl::OkStatus();
+  }).ok());
+
+  // A declaration by another manufacturer for a model of the same name is not
+  // sent (and a device that reports one does not change what others get).
+  std::unique_ptr<voucher::SampleVoucherSet> stranger = MakeSet("SN-0009");
+  To2DeviceInputs forged = Inputs();
+  forged.support_declaration = Declaration(stranger->manufacturer_key, 9, "2040-01-01");
+  To2ClientSession second(std::move(forged));
+  To2ServerSession owner2(Deps());
+  Outcome outcome = Exchange(second, owner2);
+  ASSERT_TRUE(outcome.device.ok()) << outcome.device;
+  sent.ParseFromString(second.result().enrolment.support_declaration().payload());
+  EXPECT_EQ(sent.sequence(), 2u);
+}
+
+TEST_F(To2Test, SettingsOverTheLimitTogetherAreTheOwnersFault) {
+  v1::GetSettingsResponse model_settings;
+  v1::GetSettingsResponse device_settings;
+  for (int i = 0; i < 40; ++i) {
+    v1::Setting* a = model_settings.add_settings();
+    a->set_key(absl::StrCat("model-", 100 + i));
+    v1::Setting* b = device_settings.add_settings();
+    b->set_key(absl::StrCat("device-", 100 + i));
+  }
+  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
+    absl::Status st = tx.settings().Put(ModelSettingsScope("gw-100"),
+                                        model_settings.SerializeAsString());
+    if (!st.ok()) return st;
+    return tx.settings().Put(DeviceSettingsScope(Guid()), device_settings.SerializeAsString());
+  }).ok());
+  ExpectRefused("owner", "to2.owner");
+}
+
+TEST_F(To2Test, OversizedAndRepeatedHelloFieldsAreRefused) {
+  Relay repeat;
+  repeat.to_owner = [](int index, v1::To2Request& request) {
+    if (index != 0) return;
+    v1::To2HelloDevicePayload hello;
+    hello.ParseFromString(request.hello_device().payload());
+    hello.add_suites(hello.suites(0));
+    request.mutable_hello_device()->set_payload(hello.SerializeAsString());
+  };
+  ExpectRefused("owner", "to2.suite", repeat);
+  const std::string before = Dump();
+  To2ServerSession owner(Deps());
+  v1::To2Request big;
+  big.mutable_hello_device()->set_payload(std::string(kMaxTo2HelloSize + 1, 'x'));
+  absl::StatusOr<v1::To2Response> refused = owner.Handle(big);
+  EXPECT_EQ(FailedCheck(refused.status()), "to2.format");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Dump(), before);
 }
 
 }  // namespace
