@@ -20,20 +20,6 @@
 namespace custody::protocol {
 namespace {
 
-absl::Status Refuse(absl::StatusCode code, absl::string_view check, absl::string_view detail) {
-  return CheckFailed(code, check, detail);
-}
-
-absl::Status Format(absl::string_view detail) {
-  return Refuse(absl::StatusCode::kInvalidArgument, "to2.format", detail);
-}
-
-// A message that did not parse: RESOURCE_EXHAUSTED when over its bound,
-// INVALID_ARGUMENT otherwise.
-absl::Status Unparsed(const absl::Status& parsed) {
-  return Refuse(parsed.code(), "to2.format", parsed.message());
-}
-
 bool SameDeviceInfo(const v1::DeviceInfo& a, const v1::DeviceInfo& b) {
   return a.model() == b.model() && a.serial() == b.serial() && a.mud_url() == b.mud_url();
 }
@@ -60,7 +46,7 @@ To2ClientSession::~To2ClientSession() = default;
 
 absl::StatusOr<v1::To2Request> To2ClientSession::Start() {
   if (state_ != State::kNew) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.session_over",
+    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.session_over",
                   "the TO2 session has already started");
   }
   state_ = State::kFailed;
@@ -88,7 +74,7 @@ absl::StatusOr<v1::To2Request> To2ClientSession::Start() {
 absl::StatusOr<std::optional<v1::To2Request>> To2ClientSession::Handle(
     const v1::To2Response& response) {
   absl::StatusOr<std::optional<v1::To2Request>> next =
-      Refuse(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
+      CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
              "the owner sent a message out of order");
   auto wrap = [](absl::StatusOr<v1::To2Request> request)
       -> absl::StatusOr<std::optional<v1::To2Request>> {
@@ -99,7 +85,7 @@ absl::StatusOr<std::optional<v1::To2Request>> To2ClientSession::Handle(
     case State::kNew:
     case State::kDone:
     case State::kFailed:
-      return Refuse(absl::StatusCode::kFailedPrecondition, "to2.session_over",
+      return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.session_over",
                     "the TO2 session is not expecting a message");
     case State::kExpectHeader:
       if (response.has_prove_owner_header()) next = wrap(HandleHeader(response.prove_owner_header()));
@@ -126,44 +112,44 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
   Session& s = *session_;
   absl::StatusOr<crypto::EcPublicKey> owner_key = voucher::FromWireKey(prove.owner_key());
   if (!owner_key.ok()) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.format",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.format",
                   absl::StrCat("the owner key: ", owner_key.status().message()));
   }
   absl::StatusOr<absl::string_view> payload =
       crypto::VerifySignedPayload(prove.header(), kTo2OwnerHeaderType, *owner_key);
   if (!payload.ok()) {
     if (payload.status().code() == absl::StatusCode::kUnauthenticated) {
-      return Refuse(absl::StatusCode::kUnauthenticated, "to2.owner_signature",
+      return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.owner_signature",
                     "the owner's header is not signed by the key it names");
     }
-    return Format(payload.status().message());
+    return To2FormatError(payload.status().message());
   }
   absl::Status parsed =
       ParseStrict(*payload, kMaxTo2OwnerHeaderSize, "TO2 owner header", &s.owner_header);
-  if (!parsed.ok()) return Unparsed(parsed);
+  if (!parsed.ok()) return To2Unparsed(parsed);
   const v1::To2OwnerHeader& header = s.owner_header;
   if (header.owner_key().spki_der() != owner_key->spki_der()) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.owner_signature",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.owner_signature",
                   "the owner's header names another key than the one that signed it");
   }
   if (!crypto::ConstantTimeEquals(header.nonce_prove_owner(), s.nonce_prove_owner)) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.nonce",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
                   "the owner's header does not carry this session's NonceTO2ProveOV");
   }
   if (std::find(inputs_.suites.begin(), inputs_.suites.end(), header.suite()) ==
       inputs_.suites.end()) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.suite",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.suite",
                   "the owner chose a suite the device did not offer");
   }
   CUSTODY_ASSIGN_OR_RETURN(s.suite, ParametersOf(header.suite(), "to2.suite"));
   if (header.hello_device_hash().algorithm() != voucher::ToWireHash(s.suite.hash) ||
       !crypto::ConstantTimeEquals(header.hello_device_hash().value(),
                                   crypto::ComputeHash(s.suite.hash, s.hello_payload))) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.hello_hash",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.hello_hash",
                   "the owner signed another TO2.HelloDevice than the device sent");
   }
   if (header.voucher_header() != inputs_.header_bytes) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.voucher_header",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.voucher_header",
                   "the owner's voucher header is not this device's");
   }
   const crypto::HashAlgorithm hmac_hash = crypto::CurveHash(inputs_.attestation_key->curve());
@@ -171,25 +157,25 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
       !crypto::HmacVerify(hmac_hash, *inputs_.hmac_secret, inputs_.header_bytes,
                           header.header_hmac().value())
            .ok()) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.header_hmac",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.header_hmac",
                   "the owner's voucher does not carry this device's header HMAC");
   }
   absl::StatusOr<crypto::EcPublicKey> share =
       crypto::EcPublicKey::FromSpkiDer(header.owner_key_exchange());
   if (!share.ok() || share->curve() != s.suite.curve) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.key_exchange",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.key_exchange",
                   "xAKeyExchange is not a valid key on the suite's curve");
   }
   if (header.nonce_prove_device().size() != kTo2NonceSize) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.nonce",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.nonce",
                   absl::StrCat("NonceTO2ProveDv is ", kTo2NonceSize, " bytes"));
   }
   if (header.entry_count() > voucher::kMaxEntries) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.entry_count",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.entry_count",
                   absl::StrCat("a voucher has at most ", voucher::kMaxEntries, " entries"));
   }
   if (header.max_message_bytes() != 0 && header.max_message_bytes() < kMinTo2MessageSize) {
-    return Format(absl::StrCat("maxOwnerMessageSize is at least ", kMinTo2MessageSize));
+    return To2FormatError(absl::StrCat("maxOwnerMessageSize is at least ", kMinTo2MessageSize));
   }
   s.owner_key = *owner_key;
   s.owner_share = *share;
@@ -200,7 +186,7 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
     CUSTODY_ASSIGN_OR_RETURN(crypto::EcPublicKey header_key,
                              voucher::FromWireKey(s.own_header.manufacturer_key()));
     if (!crypto::SameKey(header_key, *owner_key)) {
-      return Refuse(absl::StatusCode::kPermissionDenied, "voucher.owner",
+      return CheckFailed(absl::StatusCode::kPermissionDenied, "voucher.owner",
                     "a voucher without entries can only be presented by its header's key");
     }
     return ProveDevice();
@@ -214,12 +200,12 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
 absl::StatusOr<v1::To2Request> To2ClientSession::HandleEntry(const v1::To2OvNextEntry& entry) {
   Session& s = *session_;
   if (entry.entry_number() != s.entries.size()) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.entry_number",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.entry_number",
                   absl::StrCat("asked for entry ", s.entries.size(), ", got ",
                                entry.entry_number()));
   }
   if (entry.entry().size() > voucher::kMaxEntrySize) {
-    return Refuse(absl::StatusCode::kResourceExhausted, "voucher.format",
+    return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.format",
                   absl::StrCat("a voucher entry is at most ", voucher::kMaxEntrySize, " bytes"));
   }
   s.entries.push_back(entry.entry());
@@ -279,9 +265,9 @@ absl::StatusOr<std::optional<v1::To2Request>> To2ClientSession::HandleSealed(
   CUSTODY_ASSIGN_OR_RETURN(std::string plaintext, session_->channel->Open(sealed.ciphertext()));
   v1::To2OwnerMessage message;
   absl::Status parsed = ParseStrict(plaintext, kMaxTo2MessageSize, "sealed TO2 message", &message);
-  if (!parsed.ok()) return Unparsed(parsed);
+  if (!parsed.ok()) return To2Unparsed(parsed);
   auto unexpected = [](absl::string_view expected) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
+    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
                   absl::StrCat("expected ", expected));
   };
   absl::StatusOr<v1::To2DeviceMessage> reply;
@@ -326,30 +312,30 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
   absl::StatusOr<crypto::EcPublicKey> replacement_key =
       voucher::FromWireKey(setup.replacement_owner_key());
   if (!replacement_key.ok()) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.replacement_header",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.replacement_header",
                   absl::StrCat("the replacement owner key: ", replacement_key.status().message()));
   }
   absl::StatusOr<absl::string_view> payload =
       crypto::VerifySignedPayload(setup.setup(), kTo2SetupDeviceType, *replacement_key);
   if (!payload.ok()) {
     if (payload.status().code() == absl::StatusCode::kUnauthenticated) {
-      return Refuse(absl::StatusCode::kUnauthenticated, "to2.setup_signature",
+      return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.setup_signature",
                     "TO2.SetupDevice is not signed by the replacement owner key");
     }
-    return Format(payload.status().message());
+    return To2FormatError(payload.status().message());
   }
   v1::To2SetupDevicePayload body;
   absl::Status parsed = ParseStrict(*payload, kMaxTo2SetupSize, "TO2.SetupDevice", &body);
-  if (!parsed.ok()) return Unparsed(parsed);
+  if (!parsed.ok()) return To2Unparsed(parsed);
   if (!crypto::ConstantTimeEquals(body.nonce_setup_device(), s.nonce_setup_device)) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.nonce",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
                   "TO2.SetupDevice does not carry this session's NonceTO2SetupDv");
   }
   v1::VoucherHeader header;
   absl::Status header_parsed =
       ParseStrict(body.replacement_header(), voucher::kMaxHeaderSize, "replacement header", &header);
   auto bad_header = [](absl::string_view detail) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.replacement_header", detail);
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.replacement_header", detail);
   };
   if (!header_parsed.ok()) return bad_header(header_parsed.message());
   absl::StatusOr<crypto::EcPublicKey> header_key = voucher::ValidateHeader(header);
@@ -397,7 +383,7 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfoReady(
   Session& s = *session_;
   if (ready.max_device_service_info_bytes() != 0 &&
       ready.max_device_service_info_bytes() < kMinTo2MessageSize) {
-    return Format(absl::StrCat("maxDeviceServiceInfoSz is at least ", kMinTo2MessageSize));
+    return To2FormatError(absl::StrCat("maxDeviceServiceInfoSz is at least ", kMinTo2MessageSize));
   }
   CUSTODY_ASSIGN_OR_RETURN(result_.operational_key,
                            crypto::EcPrivateKey::Generate(inputs_.attestation_key->curve()));
@@ -426,7 +412,7 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
   Session& s = *session_;
   const v1::FleetEnrolment& enrolment = info.enrolment();
   auto bad = [](absl::string_view detail) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.enrolment", detail);
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.enrolment", detail);
   };
   if (enrolment.operational_ca_chain().empty() ||
       static_cast<size_t>(enrolment.operational_ca_chain_size()) > kMaxOperationalChainLength) {
@@ -446,14 +432,14 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
   }
   absl::StatusOr<crypto::EcPublicKey> certified = certificate->PublicKey();
   if (!certified.ok() || !crypto::SameKey(*certified, result_.operational_key->public_key())) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.operational_certificate",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.operational_certificate",
                   "the operational certificate is not for the device's operational key");
   }
   std::vector<crypto::Certificate> intermediates(chain.begin(), chain.end() - 1);
   absl::Status verified = crypto::VerifyCertificateChain(*certificate, intermediates,
                                                          {chain.back()}, inputs_.clock->Now());
   if (!verified.ok()) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.operational_certificate",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.operational_certificate",
                   verified.message());
   }
   if (enrolment.fleet_endpoint().size() > kMaxFleetEndpointLength) {
@@ -475,7 +461,7 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
         VerifySupportDeclaration(enrolment.support_declaration(), *inputs_.manufacturer_key,
                                  s.own_header.device_info().model());
     if (!declaration.ok()) {
-      return Refuse(declaration.status().code(), "to2.support_declaration",
+      return CheckFailed(declaration.status().code(), "to2.support_declaration",
                     declaration.status().message());
     }
   }
@@ -493,7 +479,7 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
 
 absl::Status To2ClientSession::HandleDone2(const v1::To2Done2& done2) {
   if (!crypto::ConstantTimeEquals(done2.nonce_setup_device(), session_->nonce_setup_device)) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.nonce",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
                   "TO2.Done2 does not echo this session's NonceTO2SetupDv");
   }
   state_ = State::kDone;

@@ -47,6 +47,14 @@ std::vector<v1::To2Suite> DefaultSuites(crypto::Curve attestation_curve) {
   return {v1::TO2_SUITE_ECDH_P256_AES256GCM, v1::TO2_SUITE_ECDH_P384_AES256GCM};
 }
 
+absl::Status To2FormatError(absl::string_view detail) {
+  return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.format", detail);
+}
+
+absl::Status To2Unparsed(const absl::Status& parsed) {
+  return CheckFailed(parsed.code(), "to2.format", parsed.message());
+}
+
 std::string TranscriptHash(crypto::HashAlgorithm algorithm,
                            std::initializer_list<absl::string_view> parts) {
   std::string bytes;

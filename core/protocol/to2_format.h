@@ -69,6 +69,12 @@ absl::StatusOr<SuiteParameters> ParametersOf(v1::To2Suite suite, absl::string_vi
 // The suites a device offers by default: its attestation curve's first.
 std::vector<v1::To2Suite> DefaultSuites(crypto::Curve attestation_curve);
 
+// to2.format, INVALID_ARGUMENT, with `detail`.
+absl::Status To2FormatError(absl::string_view detail);
+// A message that did not parse strictly: to2.format with the parser's code
+// (RESOURCE_EXHAUSTED over its bound, INVALID_ARGUMENT otherwise).
+absl::Status To2Unparsed(const absl::Status& parsed);
+
 // H(u32be(len) || part, ...) with `algorithm`: the transcript hash of the parts.
 std::string TranscriptHash(crypto::HashAlgorithm algorithm,
                            std::initializer_list<absl::string_view> parts);

@@ -18,20 +18,6 @@
 namespace custody::protocol {
 namespace {
 
-absl::Status Refuse(absl::StatusCode code, absl::string_view check, absl::string_view detail) {
-  return CheckFailed(code, check, detail);
-}
-
-absl::Status Format(absl::string_view detail) {
-  return Refuse(absl::StatusCode::kInvalidArgument, "to2.format", detail);
-}
-
-// A message that did not parse: RESOURCE_EXHAUSTED when over its bound,
-// INVALID_ARGUMENT otherwise.
-absl::Status Unparsed(const absl::Status& parsed) {
-  return Refuse(parsed.code(), "to2.format", parsed.message());
-}
-
 // The next owner key of a stored, import-verified voucher, without verifying the
 // signatures again: the owner's own records are trusted, and the device verifies
 // the whole voucher itself.
@@ -125,13 +111,13 @@ To2ServerSession::~To2ServerSession() = default;
 absl::StatusOr<v1::To2Response> To2ServerSession::Handle(const v1::To2Request& request) {
   absl::StatusOr<v1::To2Response> response;
   auto unexpected = [](absl::string_view expected) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
+    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
                   absl::StrCat("expected ", expected));
   };
   switch (state_) {
     case State::kDone:
     case State::kFailed:
-      return Refuse(absl::StatusCode::kFailedPrecondition, "to2.session_over",
+      return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.session_over",
                     "the TO2 session has ended");
     case State::kExpectHello:
       response = request.has_hello_device() ? HandleHello(request.hello_device())
@@ -166,33 +152,33 @@ absl::StatusOr<v1::To2Response> To2ServerSession::Handle(const v1::To2Request& r
 absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2HelloDevice& hello) {
   v1::To2HelloDevicePayload payload;
   absl::Status parsed = ParseStrict(hello.payload(), kMaxTo2HelloSize, "TO2.HelloDevice", &payload);
-  if (!parsed.ok()) return Unparsed(parsed);
+  if (!parsed.ok()) return To2Unparsed(parsed);
   if (payload.guid().value().size() != voucher::kGuidSize) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.guid",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.guid",
                   absl::StrCat("a GUID is ", voucher::kGuidSize, " bytes"));
   }
   if (payload.nonce_prove_owner().size() != kTo2NonceSize) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.nonce",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.nonce",
                   absl::StrCat("NonceTO2ProveOV is ", kTo2NonceSize, " bytes"));
   }
   if (payload.suites().empty() || static_cast<size_t>(payload.suites_size()) > kMaxTo2Suites) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.suite",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.suite",
                   absl::StrCat("the device offers 1..", kMaxTo2Suites, " suites"));
   }
   if (payload.max_message_bytes() != 0 && payload.max_message_bytes() < kMinTo2MessageSize) {
-    return Format(absl::StrCat("maxDeviceMessageSize is at least ", kMinTo2MessageSize));
+    return To2FormatError(absl::StrCat("maxDeviceMessageSize is at least ", kMinTo2MessageSize));
   }
   for (int i = 0; i < payload.suites_size(); ++i) {
     for (int j = 0; j < i; ++j) {
       if (payload.suites(i) == payload.suites(j)) {
-        return Refuse(absl::StatusCode::kInvalidArgument, "to2.suite",
+        return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.suite",
                       "the device offers a suite twice");
       }
     }
   }
   if (deps_.keys->voucher_keys.empty() || deps_.keys->device_ca_key == nullptr ||
       deps_.keys->device_ca_chain.empty()) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.owner",
+    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.owner",
                   "the owner has no voucher key or no device CA configured");
   }
   auto session = std::make_unique<Session>();
@@ -209,7 +195,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
     }
   }
   if (!chosen.has_value()) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.suite",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.suite",
                   "the owner takes none of the device's suites");
   }
   CUSTODY_ASSIGN_OR_RETURN(session->suite, ParametersOf(*chosen, "to2.suite"));
@@ -230,12 +216,12 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
     return absl::OkStatus();
   });
   if (read.code() == absl::StatusCode::kNotFound && session->record.guid.empty()) {
-    return Refuse(absl::StatusCode::kNotFound, "to2.unknown_guid",
+    return CheckFailed(absl::StatusCode::kNotFound, "to2.unknown_guid",
                   "this owner holds no voucher for this GUID");
   }
   CUSTODY_RETURN_IF_ERROR(read);
   if (session->record.guid != payload.guid().value()) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.already_onboarded",
+    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.already_onboarded",
                   "the device is onboarded with this credential already");
   }
   CUSTODY_ASSIGN_OR_RETURN(session->voucher, voucher::ParseVoucher(session->record.voucher));
@@ -248,7 +234,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
     if (crypto::SameKey(key->public_key(), current_owner)) session->owner_key = key;
   }
   if (session->owner_key == nullptr) {
-    return Refuse(absl::StatusCode::kPermissionDenied, "to2.not_owner",
+    return CheckFailed(absl::StatusCode::kPermissionDenied, "to2.not_owner",
                   absl::StrCat("the voucher's current owner (SHA256:",
                                HexEncode(current_owner.Fingerprint()),
                                ") is not one of this owner's keys"));
@@ -263,7 +249,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
   CUSTODY_ASSIGN_OR_RETURN(session->device_key, crypto::EcPublicKey::FromSpkiDer(device_spki));
   if (payload.attestation_algorithm() !=
       crypto::SignatureAlgorithmFor(session->device_key->curve())) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.attestation_algorithm",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.attestation_algorithm",
                   "eASigInfo does not match the device key of the voucher");
   }
 
@@ -301,7 +287,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleGetEntry(
     const v1::To2GetOvNextEntry& get) {
   if (get.entry_number() != session_->next_entry ||
       get.entry_number() >= static_cast<uint32_t>(session_->voucher.entries_size())) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.entry_number",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.entry_number",
                   absl::StrCat("expected a request for entry ", session_->next_entry, " of ",
                                session_->voucher.entries_size()));
   }
@@ -318,37 +304,37 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleProof(const v1::To2Prove
       crypto::VerifySignedPayload(prove.proof(), kTo2DeviceProofType, *s.device_key);
   if (!payload.ok()) {
     if (payload.status().code() == absl::StatusCode::kUnauthenticated) {
-      return Refuse(absl::StatusCode::kUnauthenticated, "to2.device_signature",
+      return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.device_signature",
                     "TO2.ProveDevice is not signed by the device key of the voucher");
     }
-    return Format(payload.status().message());
+    return To2FormatError(payload.status().message());
   }
   v1::To2DeviceProof proof;
   absl::Status parsed = ParseStrict(*payload, kMaxTo2DeviceProofSize, "TO2 device proof", &proof);
-  if (!parsed.ok()) return Unparsed(parsed);
+  if (!parsed.ok()) return To2Unparsed(parsed);
   if (!crypto::ConstantTimeEquals(proof.nonce_prove_device(), s.nonce_prove_device)) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.nonce",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
                   "TO2.ProveDevice does not carry this session's NonceTO2ProveDv");
   }
   if (proof.guid().value() != s.record.guid) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.guid",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.guid",
                   "TO2.ProveDevice names another GUID than TO2.HelloDevice");
   }
   const std::string transcript =
       TranscriptHash(s.suite.hash, {s.hello_payload, s.header_payload});
   if (proof.transcript_hash().algorithm() != voucher::ToWireHash(s.suite.hash) ||
       !crypto::ConstantTimeEquals(proof.transcript_hash().value(), transcript)) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.transcript",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.transcript",
                   "the device saw another HelloDevice or owner header than this owner sent");
   }
   if (proof.nonce_setup_device().size() != kTo2NonceSize) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.nonce",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.nonce",
                   absl::StrCat("NonceTO2SetupDv is ", kTo2NonceSize, " bytes"));
   }
   absl::StatusOr<crypto::EcPublicKey> device_share =
       crypto::EcPublicKey::FromSpkiDer(proof.device_key_exchange());
   if (!device_share.ok() || device_share->curve() != s.suite.curve) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.key_exchange",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.key_exchange",
                   "xBKeyExchange is not a valid key on the suite's curve");
   }
   s.nonce_setup_device = proof.nonce_setup_device();
@@ -392,10 +378,10 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleSealed(const v1::To2Seal
   CUSTODY_ASSIGN_OR_RETURN(std::string plaintext, session_->channel->Open(sealed.ciphertext()));
   v1::To2DeviceMessage message;
   absl::Status parsed = ParseStrict(plaintext, kMaxTo2MessageSize, "sealed TO2 message", &message);
-  if (!parsed.ok()) return Unparsed(parsed);
+  if (!parsed.ok()) return To2Unparsed(parsed);
   absl::StatusOr<v1::To2OwnerMessage> reply;
   auto unexpected = [](absl::string_view expected) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
+    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
                   absl::StrCat("expected ", expected));
   };
   switch (state_) {
@@ -434,13 +420,13 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfoReady(
   const crypto::HashAlgorithm hmac_hash = crypto::CurveHash(s.device_key->curve());
   if (ready.replacement_hmac().algorithm() != voucher::ToWireHash(hmac_hash) ||
       ready.replacement_hmac().value().size() != crypto::DigestSize(hmac_hash)) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.replacement_hmac",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.replacement_hmac",
                   absl::StrCat("the replacement HMAC must be HMAC-", crypto::HashName(hmac_hash),
                                ", as the device key's curve fixes"));
   }
   if (ready.max_owner_service_info_bytes() != 0 &&
       ready.max_owner_service_info_bytes() < kMinTo2MessageSize) {
-    return Format(absl::StrCat("maxOwnerServiceInfoSz is at least ", kMinTo2MessageSize));
+    return To2FormatError(absl::StrCat("maxOwnerServiceInfoSz is at least ", kMinTo2MessageSize));
   }
   std::vector<std::string> chain(s.voucher.device_certificate_chain().begin(),
                                  s.voucher.device_certificate_chain().end());
@@ -458,30 +444,30 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
   Session& s = *session_;
   const v1::DeviceReport& report = info.report();
   if (!SameDeviceInfo(s.header.device_info(), report)) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.device_report",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.device_report",
                   "the device reports another model, serial or MUD URL than its voucher");
   }
   if (report.software_version().size() > kMaxSoftwareVersionLength ||
       !IsPlainText(report.software_version())) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.device_report",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.device_report",
                   absl::StrCat("a software version is at most ", kMaxSoftwareVersionLength,
                                " bytes of printable ASCII without quotes or backslashes"));
   }
   absl::StatusOr<crypto::RequestParts> csr = crypto::ReadRequestParts(info.operational_csr());
   if (!csr.ok()) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.csr", csr.status().message());
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.csr", csr.status().message());
   }
   absl::StatusOr<crypto::EcPublicKey> operational_key = crypto::EcPublicKey::FromSpkiDer(csr->spki_der);
   if (!operational_key.ok()) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.csr",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.csr",
                   absl::StrCat("CSR key: ", operational_key.status().message()));
   }
   absl::Status possession = crypto::VerifyRequestSignature(*csr, *operational_key);
   if (!possession.ok()) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.csr_signature", possession.message());
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.csr_signature", possession.message());
   }
   if (crypto::SameKey(*operational_key, *s.device_key)) {
-    return Refuse(absl::StatusCode::kInvalidArgument, "to2.csr",
+    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.csr",
                   "the operational key must not be the attestation key");
   }
 
@@ -522,7 +508,7 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
   absl::StatusOr<crypto::IssuedCertificate> certificate = crypto::IssueCertificateDer(
       ca, *deps_.keys->device_ca_key, *operational_key, profile, *deps_.random);
   if (!certificate.ok()) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.owner",
+    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.owner",
                   absl::StrCat("the owner cannot issue the operational certificate (is its "
                                "device CA valid?): ",
                                certificate.status().message()));
@@ -542,7 +528,7 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
   for (const v1::Setting& setting : s.settings) *enrolment->add_settings() = setting;
   absl::Status settings_valid = ValidateSettings(enrolment->settings(), "to2.owner");
   if (!settings_valid.ok()) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, "to2.owner",
+    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.owner",
                   absl::StrCat("the settings of the model and the device together are not valid ",
                                "(fix them with custodyctl): ", settings_valid.message()));
   }
@@ -559,7 +545,7 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
 absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleDone(const v1::To2Done& done) {
   Session& s = *session_;
   if (!crypto::ConstantTimeEquals(done.nonce_prove_device(), s.nonce_prove_device)) {
-    return Refuse(absl::StatusCode::kUnauthenticated, "to2.nonce",
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
                   "TO2.Done does not echo this session's NonceTO2ProveDv");
   }
   // The replacement voucher is kept before Done2 leaves: whatever happens next,
@@ -584,12 +570,12 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleDone(const v1::To2Do
   absl::Status committed = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
     absl::StatusOr<int64_t> revision = tx.owned_devices().Update(updated);
     if (revision.status().code() == absl::StatusCode::kAborted) {
-      return Refuse(absl::StatusCode::kAborted, "to2.concurrent",
+      return CheckFailed(absl::StatusCode::kAborted, "to2.concurrent",
                     "the device's record changed during the session (another session or an "
                     "operator); start again");
     }
     if (revision.status().code() == absl::StatusCode::kAlreadyExists) {
-      return Refuse(absl::StatusCode::kAborted, "to2.concurrent",
+      return CheckFailed(absl::StatusCode::kAborted, "to2.concurrent",
                     "the replacement GUID is taken; start again");
     }
     CUSTODY_RETURN_IF_ERROR(revision.status());
