@@ -13,11 +13,13 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "core/base/file_util.h"
+#include "core/base/hex.h"
 #include "core/base/secret_bytes.h"
 #include "core/base/status.h"
 #include "core/crypto/curve.h"
 #include "core/crypto/ec_private_key.h"
 #include "core/crypto/hash.h"
+#include "core/crypto/x509_certificate.h"
 #include "core/protocol/di_client.h"
 #include "core/protocol/support_declaration.h"
 #include "core/voucher/voucher_format.h"
@@ -114,6 +116,7 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
   credential.mutable_manufacturer_key_hash()->set_value(
       crypto::Sha256(credentials.header.manufacturer_key().spki_der()));
   credential.set_voucher_header(credentials.header_bytes);
+  *credential.mutable_manufacturer_key() = credentials.header.manufacturer_key();
   for (const std::string& der : credentials.device_certificate_chain) {
     credential.add_device_certificate_chain(der);
   }
@@ -132,12 +135,42 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
 absl::Status RunStatus(const v1::DeviceConfig& config, Clock& clock, std::ostream& out) {
   CredentialStore store(config.state_dir());
   CUSTODY_ASSIGN_OR_RETURN(v1::DeviceCredential credential, store.Load());
-  out << "state:   " << (credential.state() == v1::DeviceCredential::STATE_INITIALIZED
-                             ? "initialized"
-                             : "unknown")
+  const bool onboarded = credential.state() == v1::DeviceCredential::STATE_ONBOARDED;
+  out << "state:   "
+      << (credential.state() == v1::DeviceCredential::STATE_INITIALIZED ? "initialized"
+          : onboarded                                                    ? "onboarded"
+                                                                         : "unknown")
       << "\nguid:    " << voucher::FormatGuid(credential.guid().value())
       << "\nmodel:   " << credential.device_info().model()
       << "\nserial:  " << credential.device_info().serial() << "\n";
+  OPENSSL_cleanse(credential.mutable_operational_key()->data(),
+                  credential.operational_key().size());
+  if (onboarded) {
+    const v1::FleetEnrolment& enrolment = credential.enrolment();
+    out << "owner:   SHA256:" << HexEncode(credential.owner_key_fingerprint())
+        << "\nonboarded: "
+        << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                            absl::FromUnixSeconds(credential.onboarded_at_unix()),
+                            absl::UTCTimeZone())
+        << "\nfleet:   " << enrolment.fleet_endpoint() << " (check in every "
+        << enrolment.check_in_interval_seconds() << " s, " << enrolment.trust_anchors_size()
+        << " trust anchors, " << enrolment.settings_size() << " settings)\n";
+    absl::StatusOr<crypto::Certificate> certificate =
+        crypto::Certificate::FromDer(enrolment.operational_certificate());
+    if (certificate.ok()) {
+      const crypto::DistinguishedName subject = certificate->Subject();
+      out << "operational certificate: serial " << certificate->SerialHex() << ", CN "
+          << subject.common_name << ", O " << subject.organization << ", valid until "
+          << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", certificate->NotAfter(), absl::UTCTimeZone())
+          << "\n";
+    } else {
+      out << "operational certificate: does not parse\n";
+    }
+    // Keys only: a value may be a secret.
+    for (const v1::Setting& setting : enrolment.settings()) {
+      out << "setting: " << setting.key() << "\n";
+    }
+  }
   OPENSSL_cleanse(credential.mutable_hmac_secret()->data(), credential.hmac_secret().size());
   if (credential.has_support_declaration()) {
     v1::SupportDeclaration declaration;

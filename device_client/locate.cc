@@ -13,6 +13,7 @@
 #include "core/base/secret_bytes.h"
 #include "core/base/status.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/protocol/rendezvous_format.h"
 #include "core/voucher/voucher_format.h"
 #include "device_client/credential_store.h"
 #include "grpcpp/grpcpp.h"
@@ -20,25 +21,30 @@
 #include "server/credentials.h"
 
 namespace custody::device {
-namespace {
 
-std::string Target(const std::string& host, uint32_t port) {
-  // An IPv6 literal needs brackets in a gRPC target.
-  return host.find(':') == std::string::npos ? absl::StrCat(host, ":", port)
-                                             : absl::StrCat("[", host, "]:", port);
+absl::StatusOr<LoadedCredential> LoadCredential(const v1::DeviceConfig& config) {
+  LoadedCredential loaded;
+  CredentialStore store(config.state_dir());
+  CUSTODY_ASSIGN_OR_RETURN(loaded.credential, store.Load());
+  std::string& stored = *loaded.credential.mutable_hmac_secret();
+  loaded.secret = SecretBytes(stored.size());
+  std::copy(stored.begin(), stored.end(), loaded.secret.mutable_data());
+  OPENSSL_cleanse(stored.data(), stored.size());
+  stored.clear();
+  CUSTODY_ASSIGN_OR_RETURN(loaded.key,
+                           crypto::EcPrivateKey::LoadPemFile(config.state_dir() + "/attestation.key"));
+  return loaded;
 }
 
-}  // namespace
-
 absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config) {
-  CredentialStore store(config.state_dir());
-  CUSTODY_ASSIGN_OR_RETURN(v1::DeviceCredential credential, store.Load());
-  SecretBytes secret(credential.hmac_secret().size());
-  std::copy(credential.hmac_secret().begin(), credential.hmac_secret().end(),
-            secret.mutable_data());
-  OPENSSL_cleanse(credential.mutable_hmac_secret()->data(), credential.hmac_secret().size());
-  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key,
-                           crypto::EcPrivateKey::LoadPemFile(config.state_dir() + "/attestation.key"));
+  CUSTODY_ASSIGN_OR_RETURN(LoadedCredential loaded, LoadCredential(config));
+  return Locate(config, loaded.credential, *loaded.key, loaded.secret);
+}
+
+absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config,
+                                               const v1::DeviceCredential& credential,
+                                               const crypto::EcPrivateKey& key,
+                                               const SecretBytes& secret) {
   if (config.rendezvous_tls_ca_file().empty()) {
     return absl::InvalidArgumentError("rendezvous_tls_ca_file is required to locate the owner");
   }
@@ -56,7 +62,7 @@ absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config) {
   absl::Status last = absl::FailedPreconditionError(
       "the credential names no rendezvous endpoint that a device may use");
   for (const v1::RendezvousEndpoint& endpoint : credential.rendezvous_info().endpoints()) {
-    const std::string target = Target(endpoint.host(), endpoint.port());
+    const std::string target = protocol::GrpcTarget(endpoint.host(), endpoint.port());
     if (endpoint.owner_only()) continue;
     if (endpoint.transport() != v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS) {
       attempts.push_back(absl::StrCat(target, ": skipped, not gRPC over TLS"));
@@ -85,7 +91,8 @@ absl::Status RunLocate(const v1::DeviceConfig& config, std::ostream& out) {
   out << "owner:   SHA256:" << HexEncode(location.owner_key->Fingerprint())
       << "\nguid:    " << voucher::FormatGuid(location.record.guid().value()) << "\n";
   for (const v1::OwnerAddress& address : location.record.addresses()) {
-    out << "connect: " << Target(address.host(), address.port()) << " (gRPC over TLS)\n";
+    out << "connect: " << protocol::GrpcTarget(address.host(), address.port())
+        << " (gRPC over TLS)\n";
   }
   return absl::OkStatus();
 }

@@ -5,11 +5,15 @@
 #ifndef CUSTODY_DEVICE_CLIENT_LOCATE_H_
 #define CUSTODY_DEVICE_CLIENT_LOCATE_H_
 
+#include <optional>
 #include <ostream>
 
 #include "absl/status/statusor.h"
+#include "core/base/secret_bytes.h"
+#include "core/crypto/ec_private_key.h"
 #include "core/protocol/to1_client.h"
 #include "custody/v1/config.pb.h"
+#include "custody/v1/device.pb.h"
 
 namespace custody::device {
 
@@ -20,6 +24,21 @@ namespace custody::device {
 // gives a verified owner, the last endpoint's error (its check name kept) with
 // every attempt listed.
 absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config);
+
+// The stored credential, with its HMAC secret moved out (the credential's copy
+// is wiped), and the attestation key.
+struct LoadedCredential {
+  v1::DeviceCredential credential;
+  SecretBytes secret;
+  std::optional<crypto::EcPrivateKey> key;
+};
+absl::StatusOr<LoadedCredential> LoadCredential(const v1::DeviceConfig& config);
+
+// Locate with the credential, attestation key and HMAC secret already loaded.
+absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config,
+                                               const v1::DeviceCredential& credential,
+                                               const crypto::EcPrivateKey& key,
+                                               const SecretBytes& secret);
 
 // Locate, then prints the owner's key fingerprint and addresses.
 absl::Status RunLocate(const v1::DeviceConfig& config, std::ostream& out);

@@ -17,28 +17,6 @@ namespace {
 // never holds the database for long.
 constexpr size_t kSweepBatch = 1000;
 
-absl::Status PrepareRateLimit(v1::RateLimitConfig& limit, double per_second, uint32_t burst,
-                              absl::string_view field) {
-  if (limit.per_second() == 0) limit.set_per_second(per_second);
-  if (limit.burst() == 0) limit.set_burst(burst);
-  if (!std::isfinite(limit.per_second()) || limit.per_second() < 0.001 ||
-      limit.per_second() > 1e6) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ".per_second must be between 0.001 and 1000000"));
-  }
-  if (limit.burst() > 1000000) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".burst must be at most 1000000"));
-  }
-  return absl::OkStatus();
-}
-
-server::RateLimit ToRateLimit(const v1::RateLimitConfig& config) {
-  server::RateLimit limit;
-  limit.per_second = config.per_second();
-  limit.burst = config.burst();
-  return limit;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfig config,
@@ -52,9 +30,9 @@ absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfi
     config.set_sweep_interval_seconds(kDefaultSweepIntervalSeconds);
   }
   CUSTODY_RETURN_IF_ERROR(
-      PrepareRateLimit(*config.mutable_to0_rate_limit(), 1, 10, "to0_rate_limit"));
+      server::PrepareRateLimit(*config.mutable_to0_rate_limit(), 1, 10, "to0_rate_limit"));
   CUSTODY_RETURN_IF_ERROR(
-      PrepareRateLimit(*config.mutable_to1_rate_limit(), 5, 20, "to1_rate_limit"));
+      server::PrepareRateLimit(*config.mutable_to1_rate_limit(), 5, 20, "to1_rate_limit"));
   // gRPC's own limit must let the largest TO0 message and TO1 answer through, or
   // they would be refused before the service's precise checks.
   if (config.server().max_message_bytes() < server::kDefaultMaxMessageBytes) {
@@ -72,8 +50,8 @@ absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfi
                                        clock, random));
   CUSTODY_ASSIGN_OR_RETURN(r->store_, storage::OpenSqliteStore(dir + "/rendezvous.db"));
   r->deadlines_ = std::make_unique<server::StepDeadlines>(clock);
-  r->to0_limiter_ = std::make_unique<server::RateLimiter>(ToRateLimit(c.to0_rate_limit()), clock);
-  r->to1_limiter_ = std::make_unique<server::RateLimiter>(ToRateLimit(c.to1_rate_limit()), clock);
+  r->to0_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to0_rate_limit()), clock);
+  r->to1_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to1_rate_limit()), clock);
   RendezvousService::Options options;
   options.to0 = {r->store_.get(), &clock, &random,
                  absl::Seconds(c.max_registration_lifetime_seconds())};

@@ -2,10 +2,13 @@
 
 #include <openssl/crypto.h>
 
+#include <memory>
 #include <utility>
 
 #include "core/base/status.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 
 namespace custody::server {
 namespace {
@@ -54,6 +57,15 @@ std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const std::string& s
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::SslCredentials(options);
   OPENSSL_cleanse(options.pem_private_key.data(), options.pem_private_key.size());
   return credentials;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> UnauthenticatedServerCredentials() {
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(
+      std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  return grpc::experimental::TlsCredentials(options);
 }
 
 }  // namespace custody::server

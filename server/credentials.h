@@ -34,6 +34,12 @@ std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const std::string& s
                                                            const std::string& client_key_pem,
                                                            const std::string& client_cert_pem);
 
+// Client side: TLS that does not authenticate the server. Only for a peer that a
+// protocol authenticates by other means: the device reaching an owner it has not
+// met (TO2 proves the owner by the voucher and a signature over the device's
+// nonce; docs/to2.md, "Trust"). TLS then only hides the exchange from onlookers.
+std::shared_ptr<grpc::ChannelCredentials> UnauthenticatedServerCredentials();
+
 }  // namespace custody::server
 
 #endif  // CUSTODY_SERVER_CREDENTIALS_H_

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -57,6 +58,28 @@ void PrepareProcess() {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const sigset_t set = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+absl::Status PrepareRateLimit(v1::RateLimitConfig& limit, double per_second, uint32_t burst,
+                              absl::string_view field) {
+  if (limit.per_second() == 0) limit.set_per_second(per_second);
+  if (limit.burst() == 0) limit.set_burst(burst);
+  if (!std::isfinite(limit.per_second()) || limit.per_second() < 0.001 ||
+      limit.per_second() > 1e6) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".per_second must be between 0.001 and 1000000"));
+  }
+  if (limit.burst() > 1000000) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".burst must be at most 1000000"));
+  }
+  return absl::OkStatus();
+}
+
+RateLimit ToRateLimit(const v1::RateLimitConfig& config) {
+  RateLimit limit;
+  limit.per_second = config.per_second();
+  limit.burst = config.burst();
+  return limit;
 }
 
 pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,

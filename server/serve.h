@@ -16,6 +16,7 @@
 #include "core/pki/service_identity.h"
 #include "custody/v1/config.pb.h"
 #include "grpcpp/server.h"
+#include "server/rate_limiter.h"
 #include "grpcpp/impl/codegen/service_type.h"
 
 namespace custody::server {
@@ -32,6 +33,11 @@ absl::Status PrepareServerConfig(v1::ServerConfig& config);
 // deadlock detection, which Debian's Abseil build leaves on at run time (a graph
 // update on every lock; it showed in DI profiles). Call first thing in main().
 void PrepareProcess();
+
+// Fills a rate limit's defaults and checks it (INVALID_ARGUMENT naming `field`).
+absl::Status PrepareRateLimit(v1::RateLimitConfig& limit, double per_second, uint32_t burst,
+                              absl::string_view field);
+RateLimit ToRateLimit(const v1::RateLimitConfig& config);
 
 // The identity options that `config` implies for `service_name`.
 pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,

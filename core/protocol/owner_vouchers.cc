@@ -21,6 +21,18 @@ absl::Status InBatch(const absl::Status& status, size_t index, absl::string_view
 
 }  // namespace
 
+absl::StatusOr<crypto::EcPublicKey> StoredCurrentOwner(const v1::OwnershipVoucher& voucher,
+                                                       const v1::VoucherHeader& header) {
+  if (voucher.entries().empty()) return voucher::FromWireKey(header.manufacturer_key());
+  v1::SignedPayload entry;
+  v1::VoucherEntryPayload payload;
+  if (!entry.ParseFromString(voucher.entries(voucher.entries_size() - 1)) ||
+      !payload.ParseFromString(entry.payload())) {
+    return absl::DataLossError("a stored voucher's last entry does not parse");
+  }
+  return voucher::FromWireKey(payload.next_owner_key());
+}
+
 absl::StatusOr<ImportResult> ImportVouchers(storage::Store& store,
                                             const std::vector<crypto::EcPublicKey>& owner_keys,
                                             absl::string_view text, absl::Time now,

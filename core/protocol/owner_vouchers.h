@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "core/crypto/ec_public_key.h"
 #include "core/storage/store.h"
+#include "custody/v1/voucher.pb.h"
 
 namespace custody::protocol {
 
@@ -41,6 +42,13 @@ absl::StatusOr<ImportResult> ImportVouchers(storage::Store& store,
                                             const std::vector<crypto::EcPublicKey>& owner_keys,
                                             absl::string_view text, absl::Time now,
                                             absl::string_view actor);
+
+// The current owner key of a voucher the owner stored after verifying it at
+// import (or built at TO2): the last entry's next owner key, or the header's
+// manufacturer key when it has no entries. Nothing is verified again; DATA_LOSS
+// when the stored bytes do not parse.
+absl::StatusOr<crypto::EcPublicKey> StoredCurrentOwner(const v1::OwnershipVoucher& voucher,
+                                                       const v1::VoucherHeader& header);
 
 }  // namespace custody::protocol
 

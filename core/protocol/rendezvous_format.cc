@@ -1,6 +1,9 @@
 #include "core/protocol/rendezvous_format.h"
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "core/base/proto_parse.h"
 #include "core/base/status.h"
 #include "core/crypto/signed_payload.h"
@@ -24,6 +27,28 @@ v1::OwnerAddress GrpcTlsAddress(absl::string_view host, uint32_t port) {
   address.set_port(port);
   address.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
   return address;
+}
+
+absl::StatusOr<v1::OwnerAddress> ParseOwnerAddress(absl::string_view text,
+                                                   absl::string_view what) {
+  const size_t colon = text.rfind(':');
+  uint32_t port = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(text.substr(colon + 1), &port) ||
+      port == 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " \"", text, "\" is not HOST:PORT with a port of 1..65535"));
+  }
+  absl::string_view host = text.substr(0, colon);
+  if (absl::ConsumePrefix(&host, "[") && !absl::ConsumeSuffix(&host, "]")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " \"", text, "\" opens an IPv6 bracket it does not close"));
+  }
+  return GrpcTlsAddress(host, port);
+}
+
+std::string GrpcTarget(absl::string_view host, uint32_t port) {
+  return host.find(':') == absl::string_view::npos ? absl::StrCat(host, ":", port)
+                                                   : absl::StrCat("[", host, "]:", port);
 }
 
 absl::Status ValidateOwnerAddresses(

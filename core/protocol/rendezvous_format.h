@@ -38,6 +38,14 @@ inline constexpr size_t kMaxTo0DataSize = 256;
 // An owner address reached by gRPC over TLS (the one transport there is).
 v1::OwnerAddress GrpcTlsAddress(absl::string_view host, uint32_t port);
 
+// Parses "HOST:PORT" or "[IPV6]:PORT" into a gRPC-over-TLS address;
+// INVALID_ARGUMENT naming `what` (the flag or field it came from).
+absl::StatusOr<v1::OwnerAddress> ParseOwnerAddress(absl::string_view text,
+                                                   absl::string_view what);
+
+// The gRPC target of a host and port ("[host]:port" for an IPv6 literal).
+std::string GrpcTarget(absl::string_view host, uint32_t port);
+
 // INVALID_ARGUMENT (check `check`) unless every address has a host of 1..253
 // bytes of printable ASCII without spaces, a port of 1..65535 and a known
 // transport, and there are 1..kMaxOwnerAddresses of them.

@@ -11,6 +11,7 @@
 #include "core/crypto/constant_time.h"
 #include "core/crypto/signed_payload.h"
 #include "core/crypto/x509_issue.h"
+#include "core/protocol/owner_vouchers.h"
 #include "core/protocol/support_declaration.h"
 #include "core/voucher/voucher_build.h"
 #include "core/voucher/voucher_format.h"
@@ -21,18 +22,6 @@ namespace {
 // The next owner key of a stored, import-verified voucher, without verifying the
 // signatures again: the owner's own records are trusted, and the device verifies
 // the whole voucher itself.
-absl::StatusOr<crypto::EcPublicKey> StoredCurrentOwner(const v1::OwnershipVoucher& voucher,
-                                                       const v1::VoucherHeader& header) {
-  if (voucher.entries().empty()) return voucher::FromWireKey(header.manufacturer_key());
-  v1::SignedPayload entry;
-  v1::VoucherEntryPayload payload;
-  if (!entry.ParseFromString(voucher.entries(voucher.entries_size() - 1)) ||
-      !payload.ParseFromString(entry.payload())) {
-    return absl::DataLossError("a stored voucher's last entry does not parse");
-  }
-  return voucher::FromWireKey(payload.next_owner_key());
-}
-
 bool SameDeviceInfo(const v1::DeviceInfo& a, const v1::DeviceReport& b) {
   return a.model() == b.model() && a.serial() == b.serial() && a.mud_url() == b.mud_url();
 }

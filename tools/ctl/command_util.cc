@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "core/base/file_util.h"
 #include "core/base/hex.h"
 #include "core/base/secret_bytes.h"
@@ -81,6 +82,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> PublicChannel(const ParsedCommand
 
 void SetDeadline(grpc::ClientContext& context) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+}
+
+std::string FormatUnixTime(int64_t unix_seconds) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
 }
 
 }  // namespace custody::custodyctl

@@ -40,6 +40,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> AdminChannel(const ParsedCommand&
 // A server-authenticated channel to --address trusting --ca (public ports).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> PublicChannel(const ParsedCommand& command);
 
+// "2026-11-21T10:00:00Z".
+std::string FormatUnixTime(int64_t unix_seconds);
+
 // Every call gets 30 seconds.
 void SetDeadline(grpc::ClientContext& context);
 

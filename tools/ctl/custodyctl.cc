@@ -17,6 +17,7 @@ std::vector<Command> AllCommands() {
   for (Command& command : VoucherCommands()) all.push_back(std::move(command));
   for (Command& command : ManufacturerCommands()) all.push_back(std::move(command));
   for (Command& command : RendezvousCommands()) all.push_back(std::move(command));
+  for (Command& command : OwnerCommands()) all.push_back(std::move(command));
   return all;
 }
 

@@ -1,5 +1,6 @@
 // custodyctl: the operator CLI. One binary for every operator task: keys,
-// vouchers, the manufacturer's and the rendezvous service's admin APIs, and TO0.
+// vouchers, the admin APIs of the manufacturer, rendezvous and owner services, and
+// TO0.
 //
 // Exit codes: 0 success; 1 the command ran and failed (an invalid voucher, a
 // refused key file, ...); 2 a usage error. Every error is one line on stderr that
@@ -35,6 +36,7 @@ std::vector<Command> KeyCommands();
 std::vector<Command> VoucherCommands();
 std::vector<Command> ManufacturerCommands();
 std::vector<Command> RendezvousCommands();
+std::vector<Command> OwnerCommands();
 
 // Runs the command named by `argv` (without the program name). Errors go to `err`.
 int RunCustodyctl(const std::vector<std::string>& argv, Env& env, std::ostream& err);

@@ -36,34 +36,12 @@ constexpr int kRateLimitRetries = 5;
 constexpr absl::Duration kRateLimitWait = absl::Seconds(1);
 constexpr char kPublicUsage[] = "--address HOST:PORT --ca TLS-CA.pem";
 
-std::string FormatTime(int64_t unix_seconds) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
-                          absl::UTCTimeZone());
-}
-
-// "HOST:PORT" or "[IPV6]:PORT".
-absl::StatusOr<v1::OwnerAddress> ParseOwnerAddress(absl::string_view text) {
-  const size_t colon = text.rfind(':');
-  uint32_t port = 0;
-  if (colon == absl::string_view::npos || !absl::SimpleAtoi(text.substr(colon + 1), &port) ||
-      port == 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--owner-address \"", text, "\" is not HOST:PORT with a port of 1..65535"));
-  }
-  absl::string_view host = text.substr(0, colon);
-  if (absl::ConsumePrefix(&host, "[") && !absl::ConsumeSuffix(&host, "]")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--owner-address \"", text, "\" opens an IPv6 bracket it does not close"));
-  }
-  return protocol::GrpcTlsAddress(host, port);
-}
-
 absl::StatusOr<std::vector<v1::OwnerAddress>> ParseOwnerAddresses(absl::string_view list) {
   std::vector<v1::OwnerAddress> addresses;
   google::protobuf::RepeatedPtrField<v1::OwnerAddress> checked;
   for (absl::string_view item : absl::StrSplit(list, ',')) {
     CUSTODY_ASSIGN_OR_RETURN(v1::OwnerAddress address,
-                             ParseOwnerAddress(absl::StripAsciiWhitespace(item)));
+                             protocol::ParseOwnerAddress(absl::StripAsciiWhitespace(item), "--owner-address"));
     *checked.Add() = address;
     addresses.push_back(std::move(address));
   }
@@ -128,7 +106,7 @@ absl::Status RunTo0(const ParsedCommand& command, Env& env, bool remove) {
     } else if (remove) {
       env.out << guid << "  removed\n";
     } else {
-      env.out << guid << "  registered until " << FormatTime(accepted->expires_at_unix())
+      env.out << guid << "  registered until " << FormatUnixTime(accepted->expires_at_unix())
               << " (granted " << accepted->granted_lifetime_seconds() << " s)\n";
     }
   }
@@ -169,7 +147,7 @@ absl::Status RunList(const ParsedCommand& command, Env& env) {
     for (const v1::RegistrationSummary& r : response.registrations()) {
       env.out << voucher::FormatGuid(r.guid()) << "  owner SHA256:"
               << HexEncode(r.owner_key_fingerprint()) << "  entries=" << r.entries()
-              << "  expires " << FormatTime(r.expires_at_unix()) << " ";
+              << "  expires " << FormatUnixTime(r.expires_at_unix()) << " ";
       for (const v1::OwnerAddress& address : r.addresses()) {
         env.out << " " << address.host() << ":" << address.port();
       }
@@ -205,7 +183,7 @@ absl::Status RunTrusted(const ParsedCommand& command, Env& env) {
       server::FromGrpcStatus(stub->ListTrustedManufacturers(&context, {}, &response)));
   for (const v1::TrustedManufacturer& m : response.manufacturers()) {
     env.out << "SHA256:" << HexEncode(m.fingerprint()) << "  since "
-            << FormatTime(m.added_at_unix()) << "  " << m.label() << "\n";
+            << FormatUnixTime(m.added_at_unix()) << "  " << m.label() << "\n";
   }
   env.out << response.manufacturers_size()
           << (response.manufacturers_size() == 1 ? " trusted manufacturer key\n"

@@ -1,0 +1,73 @@
+// owner_server: imports vouchers, registers them at the rendezvous service
+// (automatic TO0) and onboards devices (TO2). docs/owner.md.
+//
+//   owner_server --config owner.textproto
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "core/base/clock.h"
+#include "core/base/random.h"
+#include "core/base/status.h"
+#include "core/base/text_proto.h"
+#include "owner/owner_server.h"
+#include "server/serve.h"
+
+ABSL_FLAG(std::string, config, "", "owner configuration (protobuf text format)");
+ABSL_FLAG(std::string, state_dir, "", "overrides server.state_dir");
+ABSL_FLAG(uint32_t, test_crash_after_to2_message, 0,
+          "fault testing only: the process kills itself (SIGKILL) right after it has handled "
+          "this TO2 message (60..70) and before it answers");
+
+namespace custody::owner {
+namespace {
+
+absl::Status Run(v1::OwnerConfig config) {
+  if (!absl::GetFlag(FLAGS_state_dir).empty()) {
+    config.mutable_server()->set_state_dir(absl::GetFlag(FLAGS_state_dir));
+  }
+  OwnerOptions options;
+  const uint32_t crash_after = absl::GetFlag(FLAGS_test_crash_after_to2_message);
+  if (crash_after != 0) {
+    std::fprintf(stderr, "owner_server: fault test: will crash after TO2 message %u\n",
+                 crash_after);
+    options.after_message = [crash_after](uint32_t message_type) {
+      if (message_type == crash_after) ::kill(::getpid(), SIGKILL);
+    };
+  }
+  CUSTODY_ASSIGN_OR_RETURN(std::unique_ptr<Owner> owner,
+                           Owner::Open(std::move(config), SystemClock(), SystemRandom(),
+                                       std::move(options)));
+  return server::ServeUntilSignal(owner->config().server(), owner->identity(),
+                                  owner->services());
+}
+
+}  // namespace
+}  // namespace custody::owner
+
+int main(int argc, char** argv) {
+  custody::server::PrepareProcess();
+  absl::SetProgramUsageMessage("owner_server --config FILE");
+  absl::ParseCommandLine(argc, argv);
+  const std::string path = absl::GetFlag(FLAGS_config);
+  if (path.empty()) {
+    std::fprintf(stderr, "owner_server: --config is required\n");
+    return 2;
+  }
+  custody::v1::OwnerConfig config;
+  absl::Status status = custody::ReadTextProtoFile(path, &config);
+  if (status.ok()) status = custody::owner::Run(std::move(config));
+  if (!status.ok()) {
+    std::fprintf(stderr, "owner_server: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,293 @@
+#include "owner/owner_service.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/hex.h"
+#include "core/base/status.h"
+#include "core/protocol/owner_vouchers.h"
+#include "core/protocol/to2_format.h"
+#include "core/voucher/voucher_format.h"
+#include "core/voucher/voucher_text.h"
+#include "server/admin_auth.h"
+#include "server/grpc_status.h"
+
+namespace custody::owner {
+namespace {
+
+using pki::AdminRole;
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr size_t kMaxModelLength = 128;
+
+constexpr server::StreamProtocol kTo2{"to2", "TO2 message", "device", "TO2.Done",
+                                      protocol::kMaxTo2MessageSize};
+
+// The FDO number of a request. The sealed messages come in a fixed order
+// (DeviceServiceInfoReady 66, DeviceServiceInfo 68, Done 70), which `sealed`
+// counts.
+uint32_t MessageType(const v1::To2Request& request, int* sealed) {
+  switch (request.message_case()) {
+    case v1::To2Request::kHelloDevice:
+      return 60;
+    case v1::To2Request::kGetOvNextEntry:
+      return 62;
+    case v1::To2Request::kProveDevice:
+      return 64;
+    case v1::To2Request::kSealed:
+      return 66 + 2 * static_cast<uint32_t>(std::min((*sealed)++, 2));
+    default:
+      return 0;
+  }
+}
+
+// Releases a tracked session at the end of the stream, however it ends.
+class TrackedSession {
+ public:
+  explicit TrackedSession(OnboardingTracker* tracker) : tracker_(tracker) {}
+  ~TrackedSession() {
+    if (!guid_.empty()) tracker_->End(guid_);
+  }
+  void Track(const std::string& guid) {
+    if (tracker_ == nullptr || !guid_.empty() || guid.empty()) return;
+    guid_ = guid;
+    tracker_->Begin(guid_);
+  }
+
+ private:
+  OnboardingTracker* tracker_;
+  std::string guid_;
+};
+
+storage::AuditEvent AdminEvent(const server::AdminCaller& caller, absl::Time now,
+                               absl::string_view action, absl::string_view target,
+                               std::string details) {
+  storage::AuditEvent event;
+  event.time = now;
+  event.actor = caller.AuditActor();
+  event.action = std::string(action);
+  event.target = std::string(target);
+  event.details = std::move(details);
+  return event;
+}
+
+// The settings scope a request names, checked: a model (1..128 printable
+// characters) or the GUID of a device this owner holds (the imported one).
+template <typename Request>
+absl::StatusOr<std::string> ScopeOf(const Request& request, storage::Transaction& tx) {
+  switch (request.scope_case()) {
+    case Request::kModel: {
+      const std::string& model = request.model();
+      const bool printable = std::all_of(model.begin(), model.end(),
+                                         [](char c) { return c > ' ' && c <= '~' && c != '"'; });
+      if (model.empty() || model.size() > kMaxModelLength || !printable) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "a model is 1 to ", kMaxModelLength, " printable characters without spaces or quotes"));
+      }
+      return protocol::ModelSettingsScope(model);
+    }
+    case Request::kGuid: {
+      if (request.guid().size() != voucher::kGuidSize) {
+        return absl::InvalidArgumentError("a GUID is 16 bytes");
+      }
+      CUSTODY_ASSIGN_OR_RETURN(storage::OwnedDeviceRecord record,
+                               tx.owned_devices().Get(request.guid()));
+      return protocol::DeviceSettingsScope(record.guid);
+    }
+    default:
+      return absl::InvalidArgumentError("name a model or a device GUID");
+  }
+}
+
+}  // namespace
+
+void OnboardingTracker::Begin(const std::string& guid) {
+  absl::MutexLock lock(&mu_);
+  ++sessions_[guid];
+}
+
+void OnboardingTracker::End(const std::string& guid) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(guid);
+  if (it != sessions_.end() && --it->second == 0) sessions_.erase(it);
+}
+
+bool OnboardingTracker::Contains(const std::string& guid) const {
+  absl::MutexLock lock(&mu_);
+  return sessions_.count(guid) != 0;
+}
+
+size_t OnboardingTracker::size() const {
+  absl::MutexLock lock(&mu_);
+  return sessions_.size();
+}
+
+OwnerService::OwnerService(Options options) : options_(std::move(options)) {
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      "/custody.v1.Owner/Onboard", grpc::internal::RpcMethod::BIDI_STREAMING,
+      new grpc::internal::BidiStreamingHandler<OwnerService, grpc::ByteBuffer, grpc::ByteBuffer>(
+          [](OwnerService* service, grpc::ServerContext* context, server::ByteStream* stream) {
+            return service->Onboard(context, stream);
+          },
+          this)));
+}
+
+// Follows FDO TO2 over one stream. The Done step commits to the store (a disk
+// sync), so each stream has a thread of its own (the synchronous API).
+grpc::Status OwnerService::Onboard(grpc::ServerContext* context, server::ByteStream* stream) {
+  absl::Status admitted = options_.limiter->Admit(context->peer());
+  if (!admitted.ok()) return server::ToGrpcStatus(admitted);
+  server::StepDeadlines::Watch watch = options_.deadlines->Start(context, options_.step_deadline);
+  protocol::To2ServerSession session(options_.to2);
+  TrackedSession tracked(options_.tracker);
+  int sealed = 0;
+  return server::ServeSessionStream<v1::To2Request, v1::To2Response>(
+      context, stream, watch, kTo2,
+      [&](const v1::To2Request& request, uint32_t* message_type) {
+        *message_type = MessageType(request, &sealed);
+        absl::StatusOr<v1::To2Response> response = session.Handle(request);
+        tracked.Track(session.guid());
+        if (response.ok() && options_.after_message) options_.after_message(*message_type);
+        return response;
+      },
+      [&] { return session.done(); });
+}
+
+v1::OwnedDevice ToWire(const storage::OwnedDeviceRecord& record, bool onboarding) {
+  v1::OwnedDevice out;
+  // The stored enrolment holds the report and the certificate's details.
+  if (!record.enrolment.empty()) (void)out.ParseFromString(record.enrolment);
+  out.set_guid(record.guid);
+  out.set_model(record.model);
+  out.set_serial(record.serial);
+  out.set_state(onboarding && record.state != storage::OwnedDeviceState::kOnboarded
+                    ? "onboarding"
+                    : std::string(storage::OwnedDeviceStateName(record.state)));
+  out.set_replacement_guid(record.replacement_guid);
+  absl::StatusOr<v1::OwnershipVoucher> voucher = voucher::ParseVoucher(record.voucher);
+  v1::VoucherHeader header;
+  if (voucher.ok() && header.ParseFromString(voucher->header())) {
+    out.set_entries(static_cast<uint32_t>(voucher->entries_size()));
+    absl::StatusOr<crypto::EcPublicKey> owner = protocol::StoredCurrentOwner(*voucher, header);
+    if (owner.ok()) out.set_owner_key_fingerprint(owner->Fingerprint());
+  }
+  out.set_imported_at_unix(absl::ToUnixSeconds(record.imported_at));
+  out.set_updated_at_unix(absl::ToUnixSeconds(record.updated_at));
+  if (record.registered_until != absl::InfinitePast()) {
+    out.set_registered_until_unix(absl::ToUnixSeconds(record.registered_until));
+  }
+  out.set_last_error(record.last_error);
+  if (record.onboarded_at != absl::InfinitePast()) {
+    out.set_onboarded_at_unix(absl::ToUnixSeconds(record.onboarded_at));
+  }
+  return out;
+}
+
+grpc::Status OwnerAdminService::ImportVouchers(grpc::ServerContext* context,
+                                               const v1::ImportVouchersRequest* request,
+                                               v1::ImportVouchersResponse* response) {
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "ImportVouchers");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  absl::StatusOr<protocol::ImportResult> result = protocol::ImportVouchers(
+      store_, owner_keys_, request->vouchers_text(), clock_.Now(), caller->AuditActor());
+  if (!result.ok()) return server::ToGrpcStatus(result.status());
+  for (const storage::OwnedDeviceRecord& record : result->devices) {
+    *response->add_devices() = ToWire(record, tracker_.Contains(record.guid));
+  }
+  response->set_imported(static_cast<uint32_t>(result->imported));
+  if (result->imported > 0 && imported_) imported_();
+  return grpc::Status::OK;
+}
+
+grpc::Status OwnerAdminService::ListDevices(grpc::ServerContext* context,
+                                            const v1::ListDevicesRequest* request,
+                                            v1::ListDevicesResponse* response) {
+  absl::StatusOr<server::AdminCaller> caller =
+      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
+                             {AdminRole::kOperator, AdminRole::kAuditor}, "ListDevices");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  const uint32_t size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(storage::OwnedDevicePage page,
+                             tx.owned_devices().List(request->page_token(), size));
+    for (const storage::OwnedDeviceRecord& record : page.records) {
+      *response->add_devices() = ToWire(record, tracker_.Contains(record.guid));
+    }
+    response->set_next_page_token(page.next_page_token);
+    return absl::OkStatus();
+  }));
+}
+
+grpc::Status OwnerAdminService::GetDevice(grpc::ServerContext* context,
+                                          const v1::GetDeviceRequest* request,
+                                          v1::GetDeviceResponse* response) {
+  absl::StatusOr<server::AdminCaller> caller =
+      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
+                             {AdminRole::kOperator, AdminRole::kAuditor}, "GetDevice");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  if (request->guid().size() != voucher::kGuidSize) {
+    return server::ToGrpcStatus(absl::InvalidArgumentError("a GUID is 16 bytes"));
+  }
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(storage::OwnedDeviceRecord record,
+                             tx.owned_devices().Get(request->guid()));
+    *response->mutable_device() = ToWire(record, tracker_.Contains(record.guid));
+    CUSTODY_ASSIGN_OR_RETURN(v1::OwnershipVoucher imported, voucher::ParseVoucher(record.voucher));
+    response->set_voucher_text(voucher::VoucherToText(imported));
+    if (!record.replacement_voucher.empty()) {
+      CUSTODY_ASSIGN_OR_RETURN(v1::OwnershipVoucher replacement,
+                               voucher::ParseVoucher(record.replacement_voucher));
+      response->set_replacement_voucher_text(voucher::VoucherToText(replacement));
+    }
+    return absl::OkStatus();
+  }));
+}
+
+grpc::Status OwnerAdminService::SetSettings(grpc::ServerContext* context,
+                                            const v1::SetSettingsRequest* request,
+                                            v1::SetSettingsResponse* /*response*/) {
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "SetSettings");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  // Stored sorted by key, the order the device checks.
+  v1::GetSettingsResponse stored;
+  *stored.mutable_settings() = request->settings();
+  std::sort(stored.mutable_settings()->begin(), stored.mutable_settings()->end(),
+            [](const v1::Setting& a, const v1::Setting& b) { return a.key() < b.key(); });
+  absl::Status valid = protocol::ValidateSettings(stored.settings(), "owner.settings");
+  if (!valid.ok()) return server::ToGrpcStatus(valid);
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(std::string scope, ScopeOf(*request, tx));
+    CUSTODY_RETURN_IF_ERROR(tx.settings().Put(
+        scope, stored.settings().empty() ? std::string() : stored.SerializeAsString()));
+    return tx.audit()
+        .Append(AdminEvent(*caller, clock_.Now(), "owner.settings",
+                           request->has_guid() ? HexEncode(request->guid()) : scope,
+                           absl::StrCat(stored.settings_size(), " settings")))
+        .status();
+  }));
+}
+
+grpc::Status OwnerAdminService::GetSettings(grpc::ServerContext* context,
+                                            const v1::GetSettingsRequest* request,
+                                            v1::GetSettingsResponse* response) {
+  absl::StatusOr<server::AdminCaller> caller =
+      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
+                             {AdminRole::kOperator, AdminRole::kAuditor}, "GetSettings");
+  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
+  return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(std::string scope, ScopeOf(*request, tx));
+    absl::StatusOr<std::string> value = tx.settings().Get(scope);
+    if (value.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+    if (!value.ok()) return value.status();
+    if (!response->ParseFromString(*value)) {
+      return absl::DataLossError(absl::StrCat("the stored settings of ", scope, " do not parse"));
+    }
+    return absl::OkStatus();
+  }));
+}
+
+}  // namespace custody::owner
