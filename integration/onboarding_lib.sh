@@ -28,6 +28,7 @@ server {
 }
 max_registration_lifetime_seconds: 3600
 to0_rate_limit { per_second: 100 burst: 100 }
+to1_rate_limit { per_second: 100 burst: 100 }
 CONFIG
   launch "$RENDEZVOUS" "$W/rendezvous.textproto" "$W/rendezvous.ports" "$W/rendezvous.log"
   RENDEZVOUS_PID=$LAUNCHED_PID
