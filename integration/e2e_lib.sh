@@ -1,9 +1,10 @@
-# Shared by the end-to-end tests: finding the binaries in the runfiles, and
+# Shared by the end-to-end tests (and tools/quickstart.sh, which sets CUSTODY_BIN
+# to bazel-bin): finding the binaries in the runfiles, and
 # checks that count passes and failures and show the output of a failure.
 # The sourcing script sets W, its work directory, first.
 
 find_binary() {
-  for candidate in "$1" "${TEST_SRCDIR:-}/custody/$1"; do
+  for candidate in "$1" "${TEST_SRCDIR:-}/custody/$1" "${CUSTODY_BIN:-}/$1"; do
     [ -x "$candidate" ] && { echo "$candidate"; return; }
   done
   echo "cannot find $1" >&2
