@@ -22,6 +22,9 @@ namespace {
 
 // The largest settings file: 64 settings of a 64-byte key and a 512-byte value.
 constexpr size_t kMaxSettingsFileSize = 64 * 1024;
+// The voucher text sent per import call: within the service's default message
+// limit (64 KiB) with room for the framing.
+constexpr size_t kMaxImportBytes = 60 * 1024;
 
 absl::StatusOr<std::unique_ptr<v1::OwnerAdmin::Stub>> Connect(const ParsedCommand& command) {
   CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, AdminChannel(command));
@@ -41,14 +44,19 @@ absl::Status RunImport(const ParsedCommand& command, Env& env) {
   CUSTODY_ASSIGN_OR_RETURN(std::vector<v1::OwnershipVoucher> vouchers,
                            ReadVouchers(command.args[0]));
   CUSTODY_ASSIGN_OR_RETURN(auto stub, Connect(command));
-  // The service takes at most kMaxImportVouchers per call; each call is whole
-  // or nothing, and importing again is harmless, so a failed run can be repeated.
+  // The service takes at most kMaxImportVouchers per call, within its message
+  // limit; each call is whole or nothing, and importing again is harmless, so a
+  // failed run can simply be repeated.
   size_t imported = 0;
-  for (size_t start = 0; start < vouchers.size(); start += protocol::kMaxImportVouchers) {
+  size_t start = 0;
+  while (start < vouchers.size()) {
     v1::ImportVouchersRequest request;
-    const size_t end = std::min(vouchers.size(), start + protocol::kMaxImportVouchers);
-    for (size_t i = start; i < end; ++i) {
-      request.mutable_vouchers_text()->append(voucher::VoucherToText(vouchers[i]));
+    size_t end = start;
+    while (end < vouchers.size() && end - start < protocol::kMaxImportVouchers) {
+      const std::string text = voucher::VoucherToText(vouchers[end]);
+      if (end > start && request.vouchers_text().size() + text.size() > kMaxImportBytes) break;
+      request.mutable_vouchers_text()->append(text);
+      ++end;
     }
     v1::ImportVouchersResponse response;
     grpc::ClientContext context;
@@ -62,6 +70,7 @@ absl::Status RunImport(const ParsedCommand& command, Env& env) {
     }
     for (const v1::OwnedDevice& device : response.devices()) PrintDevice(device, env.out);
     imported += response.imported();
+    start = end;
   }
   env.out << imported << " of " << vouchers.size()
           << " vouchers imported (the others were already held); they are registered at the "
