@@ -2,9 +2,9 @@
 # Custody's test command (README.md; .ci/run calls exactly this).
 #
 # On a fresh Debian 12 machine it installs the missing packages, builds
-# everything, runs every test, runs the core and device tests again under ASan +
-# UBSan, and
-# runs each fuzz target briefly under libFuzzer. It ends with one line:
+# everything, runs every test, runs the quickstart, runs the core and device
+# tests again under ASan + UBSan, and runs each fuzz target briefly under
+# libFuzzer. It ends with one line:
 #   tests: N passed, M failed
 #
 # Environment:
@@ -32,7 +32,11 @@ step() {
 
 step "build //..." bazel build "${BAZEL_FLAGS[@]}" //...
 step "test //..." bazel test "${BAZEL_FLAGS[@]}" //...
-step "test --config=asan //core/... //device_client/..." bazel test "${BAZEL_FLAGS[@]}" --config=asan //core/... //device_client/...
+# The README's first command, on the binaries just built.
+quickstart_dir="$(mktemp -d "${TMPDIR:-/tmp}/custody-quickstart-test.XXXXXX")"
+step "quickstart" tools/quickstart.sh "${quickstart_dir}"
+rm -rf "${quickstart_dir}"
+step "test --config=asan //core/... //device_client/... //owner/..." bazel test "${BAZEL_FLAGS[@]}" --config=asan //core/... //device_client/... //owner/...
 
 testlogs="$(bazel info "${BAZEL_FLAGS[@]}" bazel-testlogs 2>/dev/null)"
 asan_testlogs="$(bazel info "${BAZEL_FLAGS[@]}" --config=asan bazel-testlogs 2>/dev/null)"
