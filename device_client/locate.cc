@@ -1,10 +1,10 @@
 #include "device_client/locate.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
-
-#include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -31,8 +31,8 @@ absl::StatusOr<LoadedCredential> LoadCredential(const v1::DeviceConfig& config) 
   std::copy(stored.begin(), stored.end(), loaded.secret.mutable_data());
   OPENSSL_cleanse(stored.data(), stored.size());
   stored.clear();
-  CUSTODY_ASSIGN_OR_RETURN(loaded.key,
-                           crypto::EcPrivateKey::LoadPemFile(config.state_dir() + "/attestation.key"));
+  CUSTODY_ASSIGN_OR_RETURN(
+      loaded.key, crypto::EcPrivateKey::LoadPemFile(config.state_dir() + "/attestation.key"));
   return loaded;
 }
 
@@ -69,9 +69,9 @@ absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config,
       continue;
     }
     if (endpoint.has_server_certificate_hash()) {
-      attempts.push_back(
-          absl::StrCat(target, ": skipped, it pins a server certificate, which this client "
-                               "cannot check yet"));
+      attempts.push_back(absl::StrCat(target,
+                                      ": skipped, it pins a server certificate, which this client "
+                                      "cannot check yet"));
       continue;
     }
     absl::StatusOr<protocol::OwnerLocation> found =
@@ -81,9 +81,10 @@ absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config,
     attempts.push_back(absl::StrCat(target, ": ", found.status().message()));
   }
   if (attempts.empty()) return last;
-  return AttachCheck(absl::Status(last.code(), absl::StrCat("no rendezvous endpoint gave an owner (",
-                                                            absl::StrJoin(attempts, "; "), ")")),
-                     FailedCheck(last));
+  return AttachCheck(
+      absl::Status(last.code(), absl::StrCat("no rendezvous endpoint gave an owner (",
+                                             absl::StrJoin(attempts, "; "), ")")),
+      FailedCheck(last));
 }
 
 absl::Status RunLocate(const v1::DeviceConfig& config, std::ostream& out) {

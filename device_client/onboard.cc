@@ -1,5 +1,6 @@
 #include "device_client/onboard.h"
 
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <time.h>
 
@@ -9,8 +10,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -147,17 +146,20 @@ absl::Status RunOnboard(const v1::DeviceConfig& config, Clock& clock, SecureRand
     absl::Status saved = CredentialStore(config.state_dir(), clock).Save(next);
     Wipe(next);
     if (!saved.ok()) {
-      return Annotate(saved, "onboarded, but the new credential could not be stored (the "
-                             "owner will onboard the device again with the old one)");
+      return Annotate(saved,
+                      "onboarded, but the new credential could not be stored (the "
+                      "owner will onboard the device again with the old one)");
     }
     out << "onboarded: GUID " << voucher::FormatGuid(next.guid().value()) << " (was "
-        << voucher::FormatGuid(credential.guid().value()) << "), owner SHA256:"
-        << HexEncode(next.owner_key_fingerprint()) << " at " << target << "\n";
+        << voucher::FormatGuid(credential.guid().value())
+        << "), owner SHA256:" << HexEncode(next.owner_key_fingerprint()) << " at " << target
+        << "\n";
     return absl::OkStatus();
   }
-  return AttachCheck(absl::Status(last.code(), absl::StrCat("no owner address onboarded the device (",
-                                                            absl::StrJoin(attempts, "; "), ")")),
-                     FailedCheck(last));
+  return AttachCheck(
+      absl::Status(last.code(), absl::StrCat("no owner address onboarded the device (",
+                                             absl::StrJoin(attempts, "; "), ")")),
+      FailedCheck(last));
 }
 
 absl::Duration RetryDelay(int failures, absl::Duration first, absl::Duration max,

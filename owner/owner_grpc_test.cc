@@ -30,8 +30,8 @@
 namespace custody::owner {
 namespace {
 
-using ::testing::HasSubstr;
 using server::SetTestDeadline;
+using ::testing::HasSubstr;
 
 void ExpectStatus(const grpc::Status& status, grpc::StatusCode code, const std::string& check) {
   EXPECT_EQ(status.error_code(), code) << status.error_message();
@@ -41,8 +41,7 @@ void ExpectStatus(const grpc::Status& status, grpc::StatusCode code, const std::
 v1::OwnerConfig BaseConfig(const std::string& root) {
   ::mkdir(root.c_str(), 0700);
   // A CA standing in for the rendezvous service's (TO0 is scripted here).
-  EXPECT_TRUE(pki::LoadOrCreateCertificateAuthority(root, "rendezvous-ca",
-                                                    {"RV CA", "Test", "rv"},
+  EXPECT_TRUE(pki::LoadOrCreateCertificateAuthority(root, "rendezvous-ca", {"RV CA", "Test", "rv"},
                                                     crypto::Curve::kP256, absl::Hours(24),
                                                     SystemClock(), SystemRandom())
                   .ok());
@@ -157,8 +156,7 @@ TEST_F(OwnerGrpcTest, TheOperatorImportsAndAutomaticTo0RegistersTheAuditorOnlyRe
 TEST_F(OwnerGrpcTest, ADeviceOnboardsOverGrpcAndTheOwnerKeepsTheReplacementVoucher) {
   ASSERT_TRUE(Import("alice").ok());
   protocol::To2ClientSession session(DeviceInputs());
-  absl::Status onboarded =
-      Onboard(server::TestChannel(root_, servers_.device_port, ""), session);
+  absl::Status onboarded = Onboard(server::TestChannel(root_, servers_.device_port, ""), session);
   ASSERT_TRUE(onboarded.ok()) << onboarded;
   ASSERT_TRUE(session.done());
   const std::string new_guid = session.result().header.guid().value();
@@ -206,7 +204,8 @@ TEST_F(OwnerGrpcTest, ASessionInFlightIsListedAsOnboardingUntilItEnds) {
   // as onboarding once the stream is over.
   context->TryCancel();
   (void)stream->Finish();
-  for (int i = 0; i < 100 && owner_->tracker().size() != 0; ++i) absl::SleepFor(absl::Milliseconds(20));
+  for (int i = 0; i < 100 && owner_->tracker().size() != 0; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
   EXPECT_EQ(owner_->tracker().size(), 0u);
   EXPECT_EQ(StateOf(guid_), "imported");
 }
@@ -279,7 +278,8 @@ TEST(OwnerConfigTest, BadConfigurationsAreRefusedNamingTheField) {
        "rendezvous_tls_ca_file"},
       {"check-in too often", [](v1::OwnerConfig& c) { c.set_check_in_interval_seconds(5); },
        "check_in_interval_seconds"},
-      {"small messages", [](v1::OwnerConfig& c) { c.mutable_server()->set_max_message_bytes(4096); },
+      {"small messages",
+       [](v1::OwnerConfig& c) { c.mutable_server()->set_max_message_bytes(4096); },
        "max_message_bytes"},
       {"long certificates",
        [](v1::OwnerConfig& c) { c.set_operational_certificate_validity_days(5000); },

@@ -43,11 +43,10 @@ absl::Status Run(v1::OwnerConfig config) {
       if (message_type == crash_after) ::kill(::getpid(), SIGKILL);
     };
   }
-  CUSTODY_ASSIGN_OR_RETURN(std::unique_ptr<Owner> owner,
-                           Owner::Open(std::move(config), SystemClock(), SystemRandom(),
-                                       std::move(options)));
-  return server::ServeUntilSignal(owner->config().server(), owner->identity(),
-                                  owner->services());
+  CUSTODY_ASSIGN_OR_RETURN(
+      std::unique_ptr<Owner> owner,
+      Owner::Open(std::move(config), SystemClock(), SystemRandom(), std::move(options)));
+  return server::ServeUntilSignal(owner->config().server(), owner->identity(), owner->services());
 }
 
 }  // namespace

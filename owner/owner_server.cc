@@ -51,8 +51,7 @@ absl::Status PrepareOwnerConfig(v1::OwnerConfig& c) {
     c.set_operational_certificate_validity_days(kDefaultOperationalCertificateValidityDays);
   }
   if (c.operational_certificate_validity_days() > 3650) {
-    return absl::InvalidArgumentError(
-        "operational_certificate_validity_days must be at most 3650");
+    return absl::InvalidArgumentError("operational_certificate_validity_days must be at most 3650");
   }
   if (c.check_in_interval_seconds() == 0) {
     c.set_check_in_interval_seconds(kDefaultCheckInIntervalSeconds);
@@ -68,8 +67,8 @@ absl::Status PrepareOwnerConfig(v1::OwnerConfig& c) {
   CUSTODY_RETURN_IF_ERROR(
       protocol::ParseOwnerAddress(c.fleet_endpoint(), "fleet_endpoint").status());
   if (c.fleet_endpoint().size() > protocol::kMaxFleetEndpointLength) {
-    return absl::InvalidArgumentError(absl::StrCat("fleet_endpoint is at most ",
-                                                   protocol::kMaxFleetEndpointLength, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("fleet_endpoint is at most ", protocol::kMaxFleetEndpointLength, " bytes"));
   }
   if (static_cast<size_t>(c.trust_anchor_files_size()) > protocol::kMaxTrustAnchors) {
     return absl::InvalidArgumentError(
@@ -83,14 +82,14 @@ absl::Status PrepareOwnerConfig(v1::OwnerConfig& c) {
       }
     }
   }
-  CUSTODY_RETURN_IF_ERROR(server::PrepareRateLimit(*c.mutable_to2_rate_limit(), 2, 20,
-                                                   "to2_rate_limit"));
+  CUSTODY_RETURN_IF_ERROR(
+      server::PrepareRateLimit(*c.mutable_to2_rate_limit(), 2, 20, "to2_rate_limit"));
   // gRPC's own limit must let the largest TO2 message through, or it would be
   // refused before the service's precise checks.
   if (c.server().max_message_bytes() < protocol::kMaxTo2MessageSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "server.max_message_bytes must be at least ", protocol::kMaxTo2MessageSize,
-        " for the owner service (the largest TO2 message)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("server.max_message_bytes must be at least ", protocol::kMaxTo2MessageSize,
+                     " for the owner service (the largest TO2 message)"));
   }
   return absl::OkStatus();
 }
@@ -107,10 +106,9 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   const std::string& dir = c.server().state_dir();
   const crypto::Curve curve =
       c.curve() == v1::CURVE_P384 ? crypto::Curve::kP384 : crypto::Curve::kP256;
-  CUSTODY_ASSIGN_OR_RETURN(
-      o->identity_,
-      pki::LoadOrCreateServiceIdentity(dir, server::IdentityOptions(c.server(), "owner"), clock,
-                                       random));
+  CUSTODY_ASSIGN_OR_RETURN(o->identity_,
+                           pki::LoadOrCreateServiceIdentity(
+                               dir, server::IdentityOptions(c.server(), "owner"), clock, random));
   CUSTODY_ASSIGN_OR_RETURN(o->owner_key_, pki::LoadOrCreateKey(dir, "owner", curve));
   CUSTODY_ASSIGN_OR_RETURN(
       o->device_ca_,
@@ -119,9 +117,9 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
           curve, absl::Hours(24 * 365 * 10), clock, random));
   CUSTODY_ASSIGN_OR_RETURN(std::string rendezvous_ca,
                            ReadFileBounded(c.rendezvous_tls_ca_file(), kMaxCaFileSize));
-  CUSTODY_RETURN_IF_ERROR(Annotate(crypto::Certificate::FromPem(rendezvous_ca).status(),
-                                   absl::StrCat("rendezvous_tls_ca_file ",
-                                                c.rendezvous_tls_ca_file())));
+  CUSTODY_RETURN_IF_ERROR(
+      Annotate(crypto::Certificate::FromPem(rendezvous_ca).status(),
+               absl::StrCat("rendezvous_tls_ca_file ", c.rendezvous_tls_ca_file())));
 
   // What every onboarded device gets.
   o->policy_.replacement_rendezvous_info = c.replacement_rendezvous_info();
@@ -163,9 +161,9 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   RegisterFunction register_function = options.register_function
                                            ? std::move(options.register_function)
                                            : GrpcRegisterFunction(std::move(rendezvous_ca));
-  o->registrar_ = std::make_unique<Registrar>(*o->store_, clock, random, o->keys_.voucher_keys,
-                                              std::move(registration),
-                                              std::move(register_function));
+  o->registrar_ =
+      std::make_unique<Registrar>(*o->store_, clock, random, o->keys_.voucher_keys,
+                                  std::move(registration), std::move(register_function));
 
   OwnerService::Options service;
   service.to2 = {o->store_.get(), &clock, &random, &o->keys_, &o->policy_};

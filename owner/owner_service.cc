@@ -224,9 +224,8 @@ grpc::Status OwnerAdminService::ListDevices(grpc::ServerContext* context,
 grpc::Status OwnerAdminService::GetDevice(grpc::ServerContext* context,
                                           const v1::GetDeviceRequest* request,
                                           v1::GetDeviceResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller =
-      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
-                             {AdminRole::kOperator, AdminRole::kAuditor}, "GetDevice");
+  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
+      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator, AdminRole::kAuditor}, "GetDevice");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   if (request->guid().size() != voucher::kGuidSize) {
     return server::ToGrpcStatus(absl::InvalidArgumentError("a GUID is 16 bytes"));

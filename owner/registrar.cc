@@ -52,8 +52,8 @@ RegisterFunction GrpcRegisterFunction(std::string rendezvous_ca_pem) {
 }
 
 Registrar::Registrar(storage::Store& store, Clock& clock, SecureRandom& random,
-                     std::vector<const crypto::EcPrivateKey*> owner_keys,
-                     RegistrarOptions options, RegisterFunction register_function)
+                     std::vector<const crypto::EcPrivateKey*> owner_keys, RegistrarOptions options,
+                     RegisterFunction register_function)
     : store_(store),
       clock_(clock),
       random_(random),
@@ -96,7 +96,8 @@ storage::OwnedDeviceRecord Registrar::Register(storage::OwnedDeviceRecord record
     for (const crypto::EcPrivateKey* candidate : owner_keys_) {
       if (current.ok() && crypto::SameKey(candidate->public_key(), *current)) key = candidate;
     }
-    if (key == nullptr) errors.push_back("the voucher's current owner is not one of this owner's keys");
+    if (key == nullptr)
+      errors.push_back("the voucher's current owner is not one of this owner's keys");
   }
   if (key != nullptr) {
     for (const v1::RendezvousEndpoint& endpoint : header.rendezvous_info().endpoints()) {
@@ -193,8 +194,8 @@ void Registrar::Run() {
       std::fprintf(stderr, "owner: automatic TO0 failed: %s\n",
                    std::string(pass.status().message()).c_str());
     }
-    const bool more = pass.ok() && static_cast<size_t>(pass->registered + pass->failed) >=
-                                       options_.batch;
+    const bool more =
+        pass.ok() && static_cast<size_t>(pass->registered + pass->failed) >= options_.batch;
     mu_.Lock();
     if (more) continue;
     mu_.AwaitWithTimeout(absl::Condition(&ready), options_.poll);

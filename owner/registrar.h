@@ -95,8 +95,7 @@ class Registrar {
 
  private:
   // Registers one device; returns the record to write.
-  storage::OwnedDeviceRecord Register(storage::OwnedDeviceRecord record, absl::Time now,
-                                      bool* ok);
+  storage::OwnedDeviceRecord Register(storage::OwnedDeviceRecord record, absl::Time now, bool* ok);
   void Run();
 
   storage::Store& store_;

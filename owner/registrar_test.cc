@@ -44,9 +44,9 @@ class RegistrarTest : public testing::Test {
     set_ = std::make_unique<voucher::SampleVoucherSet>(
         *voucher::MakeSampleVoucherSet(options, SystemRandom()));
     guid_ = GuidOf(set_->stages.back());
-    absl::StatusOr<protocol::ImportResult> imported = protocol::ImportVouchers(
-        *store_, {set_->owner_keys.back().public_key()},
-        voucher::VoucherToText(set_->stages.back()), kNow, "test");
+    absl::StatusOr<protocol::ImportResult> imported =
+        protocol::ImportVouchers(*store_, {set_->owner_keys.back().public_key()},
+                                 voucher::VoucherToText(set_->stages.back()), kNow, "test");
     ASSERT_TRUE(imported.ok()) << imported.status();
   }
 
@@ -59,8 +59,8 @@ class RegistrarTest : public testing::Test {
   std::unique_ptr<Registrar> Make(RegistrarOptions options = RegistrarOptions()) {
     options.addresses = {protocol::GrpcTlsAddress("owner.example", 8043)};
     return std::make_unique<Registrar>(
-        *store_, clock_, random_, std::vector<const crypto::EcPrivateKey*>{&set_->owner_keys.back()},
-        options,
+        *store_, clock_, random_,
+        std::vector<const crypto::EcPrivateKey*>{&set_->owner_keys.back()}, options,
         [this](const std::string& target, protocol::To0Registration registration,
                const crypto::EcPrivateKey& key) -> absl::StatusOr<v1::To0AcceptOwner> {
           targets_.push_back(target);
@@ -76,12 +76,15 @@ class RegistrarTest : public testing::Test {
 
   storage::OwnedDeviceRecord Record() {
     storage::OwnedDeviceRecord record;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::StatusOr<storage::OwnedDeviceRecord> got = tx.owned_devices().Get(guid_);
-      if (!got.ok()) return got.status();
-      record = *got;
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                      absl::StatusOr<storage::OwnedDeviceRecord> got =
+                          tx.owned_devices().Get(guid_);
+                      if (!got.ok()) return got.status();
+                      record = *got;
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return record;
   }
 
@@ -136,8 +139,8 @@ TEST_F(RegistrarTest, AFailureIsRecordedAndRetriedWithAGrowingJitteredBackoff) {
     EXPECT_THAT(record.last_error, HasSubstr("rv.example:8041: connection refused"));
     const absl::Duration wait = record.next_registration_at - clock_.Now();
     // Half to all of min(10 s * 2^(failure-1), 60 s).
-    const absl::Duration ceiling = std::min(absl::Seconds(10) * (1 << (failure - 1)),
-                                            absl::Seconds(60));
+    const absl::Duration ceiling =
+        std::min(absl::Seconds(10) * (1 << (failure - 1)), absl::Seconds(60));
     EXPECT_GE(wait, ceiling / 2) << failure;
     EXPECT_LE(wait, ceiling) << failure;
     if (failure <= 3) {
@@ -161,9 +164,11 @@ TEST_F(RegistrarTest, AnOnboardedDeviceIsNotRegisteredAgain) {
   storage::OwnedDeviceRecord record = Record();
   record.state = storage::OwnedDeviceState::kOnboarded;
   record.onboarded_at = kNow;
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-    return tx.owned_devices().Update(record).status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) {
+                    return tx.owned_devices().Update(record).status();
+                  })
+                  .ok());
   auto registrar = Make();
   EXPECT_EQ(registrar->RunOnce()->registered, 0);
   EXPECT_TRUE(targets_.empty());
@@ -176,19 +181,21 @@ TEST_F(RegistrarTest, ATo2CommitDuringThePassWins) {
     storage::OwnedDeviceRecord record = Record();
     record.state = storage::OwnedDeviceState::kOnboarded;
     record.onboarded_at = kNow;
-    ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-      return tx.owned_devices().Update(record).status();
-    }).ok());
+    ASSERT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) {
+                      return tx.owned_devices().Update(record).status();
+                    })
+                    .ok());
   };
-  Registrar racing(*store_, clock_, random_, {&set_->owner_keys.back()}, RegistrarOptions{
-      {protocol::GrpcTlsAddress("owner.example", 8043)}},
-      [&](const std::string&, protocol::To0Registration, const crypto::EcPrivateKey&)
-          -> absl::StatusOr<v1::To0AcceptOwner> {
-        onboarding();
-        v1::To0AcceptOwner accepted;
-        accepted.set_granted_lifetime_seconds(3600);
-        return accepted;
-      });
+  Registrar racing(*store_, clock_, random_, {&set_->owner_keys.back()},
+                   RegistrarOptions{{protocol::GrpcTlsAddress("owner.example", 8043)}},
+                   [&](const std::string&, protocol::To0Registration,
+                       const crypto::EcPrivateKey&) -> absl::StatusOr<v1::To0AcceptOwner> {
+                     onboarding();
+                     v1::To0AcceptOwner accepted;
+                     accepted.set_granted_lifetime_seconds(3600);
+                     return accepted;
+                   });
   absl::StatusOr<RegistrarPass> pass = racing.RunOnce();
   ASSERT_TRUE(pass.ok()) << pass.status();
   EXPECT_EQ(Record().state, storage::OwnedDeviceState::kOnboarded);

@@ -245,9 +245,8 @@ absl::Status Run() {
               count, seconds, static_cast<long long>(failures.load()), workers_count, devices);
   if (!first_error.empty()) std::printf("first failure: %s\n", first_error.c_str());
   std::printf("throughput: %.1f onboardings per second\n", static_cast<double>(count) / seconds);
-  std::printf("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-              load::Percentile(latencies, 0.5), load::Percentile(latencies, 0.99),
-              load::Percentile(latencies, 1.0));
+  std::printf("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", load::Percentile(latencies, 0.5),
+              load::Percentile(latencies, 0.99), load::Percentile(latencies, 1.0));
   if (owner_pid > 0) {
     std::printf("owner CPU: %.3f ms per onboarding\n",
                 per * (load::CpuSeconds(owner_pid) - owner_before));

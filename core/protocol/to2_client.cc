@@ -18,13 +18,6 @@
 #include "core/voucher/voucher_verify.h"
 
 namespace custody::protocol {
-namespace {
-
-bool SameDeviceInfo(const v1::DeviceInfo& a, const v1::DeviceInfo& b) {
-  return a.model() == b.model() && a.serial() == b.serial() && a.mud_url() == b.mud_url();
-}
-
-}  // namespace
 
 struct To2ClientSession::Session {
   v1::VoucherHeader own_header;

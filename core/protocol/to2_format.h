@@ -82,6 +82,14 @@ std::string TranscriptHash(crypto::HashAlgorithm algorithm,
 // Checks the settings an owner sends: at most kMaxSettings, keys of 1..64 bytes
 // of [A-Za-z0-9._-], unique and sorted, values of at most 512 bytes.
 // INVALID_ARGUMENT (check `check`) naming the first bad one.
+// Whether a voucher's device info and what a device says (its DeviceInfo, or the
+// DeviceReport of TO2 service info) name the same model, serial and MUD URL.
+template <typename Info>
+bool SameDeviceInfo(const v1::DeviceInfo& voucher_info, const Info& said) {
+  return voucher_info.model() == said.model() && voucher_info.serial() == said.serial() &&
+         voucher_info.mud_url() == said.mud_url();
+}
+
 absl::Status ValidateSettings(const google::protobuf::RepeatedPtrField<v1::Setting>& settings,
                               absl::string_view check);
 

@@ -22,10 +22,6 @@ namespace {
 // The next owner key of a stored, import-verified voucher, without verifying the
 // signatures again: the owner's own records are trusted, and the device verifies
 // the whole voucher itself.
-bool SameDeviceInfo(const v1::DeviceInfo& a, const v1::DeviceReport& b) {
-  return a.model() == b.model() && a.serial() == b.serial() && a.mud_url() == b.mud_url();
-}
-
 // Settings of the model overlaid by the device's, sorted by key.
 absl::StatusOr<std::vector<v1::Setting>> MergedSettings(storage::Transaction& tx,
                                                         absl::string_view model,

@@ -65,8 +65,8 @@ absl::Status RunImport(const ParsedCommand& command, Env& env) {
         server::FromGrpcStatus(stub->ImportVouchers(&context, request, &response));
     if (!status.ok()) {
       if (start == 0) return status;
-      return Annotate(status, absl::StrCat("the first ", start,
-                                           " vouchers were imported; the rest were not"));
+      return Annotate(
+          status, absl::StrCat("the first ", start, " vouchers were imported; the rest were not"));
     }
     for (const v1::OwnedDevice& device : response.devices()) PrintDevice(device, env.out);
     imported += response.imported();
@@ -113,8 +113,8 @@ absl::Status RunShow(const ParsedCommand& command, Env& env) {
   out << "guid:        " << voucher::FormatGuid(d.guid()) << "\nstate:       " << d.state()
       << "\nmodel:       " << d.model() << "\nserial:      " << d.serial()
       << "\nowner key:   SHA256:" << HexEncode(d.owner_key_fingerprint())
-      << "\nentries:     " << d.entries() << "\nimported:    " << FormatUnixTime(d.imported_at_unix())
-      << "\n";
+      << "\nentries:     " << d.entries()
+      << "\nimported:    " << FormatUnixTime(d.imported_at_unix()) << "\n";
   if (d.registered_until_unix() != 0) {
     out << "registered:  until " << FormatUnixTime(d.registered_until_unix()) << "\n";
   }
@@ -122,12 +122,12 @@ absl::Status RunShow(const ParsedCommand& command, Env& env) {
   if (d.onboarded_at_unix() != 0) {
     out << "onboarded:   " << FormatUnixTime(d.onboarded_at_unix())
         << "\nnew guid:    " << voucher::FormatGuid(d.replacement_guid())
-        << "\nsoftware:    " << d.report().software_version()
-        << "\ncertificate: serial " << d.operational_certificate_serial() << ", valid until "
+        << "\nsoftware:    " << d.report().software_version() << "\ncertificate: serial "
+        << d.operational_certificate_serial() << ", valid until "
         << FormatUnixTime(d.operational_certificate_not_after_unix()) << "\nsupport:     "
-        << (d.security_updates_until().empty() ? "no declaration"
-                                               : "security updates until " +
-                                                     d.security_updates_until())
+        << (d.security_updates_until().empty()
+                ? "no declaration"
+                : "security updates until " + d.security_updates_until())
         << "\n";
   }
   if (const std::optional<std::string> path = command.Get("replacement-voucher")) {
@@ -190,8 +190,7 @@ absl::Status RunSettingsSet(const ParsedCommand& command, Env& env) {
   v1::SetSettingsResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(
-      server::FromGrpcStatus(stub->SetSettings(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->SetSettings(&context, request, &response)));
   env.out << (request.settings().empty() ? std::string("settings removed")
                                          : absl::StrCat(request.settings_size(), " settings set"))
           << "; devices get them when they onboard\n";
@@ -205,8 +204,7 @@ absl::Status RunSettingsGet(const ParsedCommand& command, Env& env) {
   v1::GetSettingsResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(
-      server::FromGrpcStatus(stub->GetSettings(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->GetSettings(&context, request, &response)));
   for (const v1::Setting& setting : response.settings()) {
     env.out << setting.key() << "=" << setting.value() << "\n";
   }
@@ -216,8 +214,8 @@ absl::Status RunSettingsGet(const ParsedCommand& command, Env& env) {
 }  // namespace
 
 std::vector<Command> OwnerCommands() {
-  const std::vector<OptionSpec> scope = WithAdminConnection({{"model", true, false},
-                                                             {"device", true, false}});
+  const std::vector<OptionSpec> scope =
+      WithAdminConnection({{"model", true, false}, {"device", true, false}});
   return {
       Command{CommandSpec{"owner import", kAdminConnection, 1, 1,
                           absl::StrCat("VOUCHERS ", kAdminConnectionUsage),
@@ -228,20 +226,19 @@ std::vector<Command> OwnerCommands() {
                           "list the devices with their state (imported, registered, onboarding, "
                           "onboarded)"},
               &RunList},
-      Command{CommandSpec{"owner show", WithAdminConnection({{"replacement-voucher", true, false}}),
-                          1, 1,
-                          absl::StrCat("GUID [--replacement-voucher OUT.pem] ",
-                                       kAdminConnectionUsage),
-                          "show one device (by either GUID); optionally write its replacement "
-                          "voucher, for resale"},
+      Command{CommandSpec{
+                  "owner show", WithAdminConnection({{"replacement-voucher", true, false}}), 1, 1,
+                  absl::StrCat("GUID [--replacement-voucher OUT.pem] ", kAdminConnectionUsage),
+                  "show one device (by either GUID); optionally write its replacement "
+                  "voucher, for resale"},
               &RunShow},
-      Command{CommandSpec{"owner settings set", scope, 1, 1,
-                          absl::StrCat("FILE (--model MODEL | --device GUID) ",
-                                       kAdminConnectionUsage),
-                          "replace the settings of a model or a device from KEY=VALUE lines "
-                          "(operator; an empty file removes them); a device's override its "
-                          "model's"},
-              &RunSettingsSet},
+      Command{
+          CommandSpec{"owner settings set", scope, 1, 1,
+                      absl::StrCat("FILE (--model MODEL | --device GUID) ", kAdminConnectionUsage),
+                      "replace the settings of a model or a device from KEY=VALUE lines "
+                      "(operator; an empty file removes them); a device's override its "
+                      "model's"},
+          &RunSettingsSet},
       Command{CommandSpec{"owner settings get", scope, 0, 0,
                           absl::StrCat("(--model MODEL | --device GUID) ", kAdminConnectionUsage),
                           "print the settings of a model or a device"},

@@ -21,6 +21,7 @@
 #include "core/base/clock.h"
 #include "core/base/proto_parse.h"
 #include "core/base/random.h"
+#include "core/protocol/fuzz/fuzz_messages.h"
 #include "core/protocol/local_exchange.h"
 #include "core/protocol/rendezvous_format.h"
 #include "core/protocol/to0_server.h"
@@ -79,23 +80,6 @@ World& TheWorld() {
   return *world;
 }
 
-std::vector<std::string> Messages(absl::string_view input) {
-  std::vector<std::string> out;
-  while (input.size() >= 2 && out.size() < 4) {
-    const size_t length = (static_cast<uint8_t>(input[0]) << 8) | static_cast<uint8_t>(input[1]);
-    input.remove_prefix(2);
-    if (length > input.size()) break;
-    out.emplace_back(input.substr(0, length));
-    input.remove_prefix(length);
-  }
-  return out;
-}
-
-template <typename Message>
-bool Parse(const std::string& bytes, Message* out) {
-  return ParseStrict(bytes, kMaxRendezvousMessageSize, "fuzzed message", out).ok();
-}
-
 }  // namespace
 }  // namespace custody::protocol
 
@@ -105,14 +89,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   World& world = TheWorld();
   const std::vector<std::string> messages =
-      Messages(absl::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
+      SplitMessages(absl::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), 4);
   switch (data[0] % 3) {
     case 0: {
       To0ServerSession server({world.store.get(), &SystemClock(), &SystemRandom(), absl::Hours(24)},
                               "fuzz");
       for (const std::string& bytes : messages) {
         v1::To0Request request;
-        if (!Parse(bytes, &request) || !server.Handle(request).ok()) break;
+        if (!ParseFuzzed(bytes, kMaxRendezvousMessageSize, &request) ||
+            !server.Handle(request).ok()) {
+          break;
+        }
       }
       if (server.done() || Snapshot(world) != world.registration) std::abort();
       break;
@@ -121,7 +108,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       To1ServerSession server({world.store.get(), &SystemClock(), &SystemRandom()});
       for (const std::string& bytes : messages) {
         v1::To1Request request;
-        if (!Parse(bytes, &request) || !server.Handle(request).ok()) break;
+        if (!ParseFuzzed(bytes, kMaxRendezvousMessageSize, &request) ||
+            !server.Handle(request).ok()) {
+          break;
+        }
       }
       if (server.done() || Snapshot(world) != world.registration) std::abort();
       break;
@@ -136,7 +126,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!client.Start().ok()) std::abort();
       for (const std::string& bytes : messages) {
         v1::To1Response response;
-        if (!Parse(bytes, &response) || !client.Handle(response).ok()) break;
+        if (!ParseFuzzed(bytes, kMaxRendezvousMessageSize, &response) ||
+            !client.Handle(response).ok()) {
+          break;
+        }
       }
       // A real voucher and a real owner-signed record are in the store; the fuzzer
       // could only replay them from its corpus, and that is a valid answer.

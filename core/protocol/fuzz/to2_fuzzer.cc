@@ -23,6 +23,7 @@
 #include "core/base/proto_parse.h"
 #include "core/base/random.h"
 #include "core/crypto/x509_issue.h"
+#include "core/protocol/fuzz/fuzz_messages.h"
 #include "core/protocol/to2_client.h"
 #include "core/protocol/to2_format.h"
 #include "core/protocol/to2_server.h"
@@ -80,32 +81,15 @@ World& TheWorld() {
     record.model = header.device_info().model();
     record.serial = header.device_info().serial();
     record.voucher = w->set->stages.back().SerializeAsString();
-    if (!w->store->Transact([&](storage::Transaction& tx) {
-          return tx.owned_devices().Insert(record);
-        }).ok()) {
+    if (!w->store
+             ->Transact([&](storage::Transaction& tx) { return tx.owned_devices().Insert(record); })
+             .ok()) {
       std::abort();
     }
     w->snapshot = Snapshot(*w);
     return w;
   }();
   return *world;
-}
-
-std::vector<std::string> Messages(absl::string_view input) {
-  std::vector<std::string> out;
-  while (input.size() >= 2 && out.size() < 8) {
-    const size_t length = (static_cast<uint8_t>(input[0]) << 8) | static_cast<uint8_t>(input[1]);
-    input.remove_prefix(2);
-    if (length > input.size()) break;
-    out.emplace_back(input.substr(0, length));
-    input.remove_prefix(length);
-  }
-  return out;
-}
-
-template <typename Message>
-bool Parse(const std::string& bytes, Message* out) {
-  return ParseStrict(bytes, kMaxTo2MessageSize, "fuzzed message", out).ok();
 }
 
 }  // namespace
@@ -117,13 +101,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   World& world = TheWorld();
   const std::vector<std::string> messages =
-      Messages(absl::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
+      SplitMessages(absl::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), 8);
   if (data[0] % 2 == 0) {
     To2ServerSession owner(
         {world.store.get(), &SystemClock(), &SystemRandom(), &world.keys, &world.policy});
     for (const std::string& bytes : messages) {
       v1::To2Request request;
-      if (!Parse(bytes, &request) || !owner.Handle(request).ok()) break;
+      if (!ParseFuzzed(bytes, kMaxTo2MessageSize, &request) || !owner.Handle(request).ok()) break;
     }
     if (owner.done() || Snapshot(world) != world.snapshot) std::abort();
   } else {
@@ -141,7 +125,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!device.Start().ok()) std::abort();
     for (const std::string& bytes : messages) {
       v1::To2Response response;
-      if (!Parse(bytes, &response) || !device.Handle(response).ok()) break;
+      if (!ParseFuzzed(bytes, kMaxTo2MessageSize, &response) || !device.Handle(response).ok())
+        break;
     }
     if (device.done()) std::abort();
   }
