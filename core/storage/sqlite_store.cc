@@ -121,8 +121,19 @@ absl::Time TimeFromColumn(int64_t micros) {
   return micros == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(micros);
 }
 
+// The columns ReadVoucher and ReadOwnedDevice read, in order.
 constexpr char kVoucherColumns[] =
     "guid, model, serial, voucher, state, created_at_us, updated_at_us, revision";
+constexpr char kOwnedDeviceColumns[] =
+    "guid, model, serial, voucher, state, imported_at_us, updated_at_us, registered_until_us, "
+    "next_registration_at_us, registration_failures, last_error, replacement_guid, "
+    "replacement_voucher, onboarded_at_us, enrolment, revision";
+
+// "SELECT <columns> FROM <table> <rest>". Connection::Prepare caches statements by
+// their text, so building it per call costs one small allocation.
+std::string Select(absl::string_view columns, absl::string_view table, absl::string_view rest) {
+  return absl::StrCat("SELECT ", columns, " FROM ", table, " ", rest);
+}
 
 absl::StatusOr<VoucherRecord> ReadVoucher(const Statement& row, int first) {
   VoucherRecord record;
@@ -399,11 +410,10 @@ class SqliteOwnedDevices final : public OwnedDeviceTable {
     // The imported GUID first, then the replacement GUID.
     CUSTODY_ASSIGN_OR_RETURN(
         Statement * stmt,
-        db_->Prepare("SELECT guid, model, serial, voucher, state, imported_at_us, "
-                     "updated_at_us, registered_until_us, next_registration_at_us, "
-                     "registration_failures, last_error, replacement_guid, replacement_voucher, "
-                     "onboarded_at_us, enrolment, revision FROM owned_devices "
-                     "WHERE guid = ?1 OR replacement_guid = ?1 ORDER BY guid = ?1 DESC LIMIT 1"));
+        db_->Prepare(Select(kOwnedDeviceColumns, "owned_devices",
+                            "WHERE guid = ?1 OR replacement_guid = ?1 "
+                            "ORDER BY guid = ?1 DESC LIMIT 1")
+                         .c_str()));
     CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, guid));
     CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
     if (!found) return NoOwnedDevice();
@@ -441,10 +451,9 @@ class SqliteOwnedDevices final : public OwnedDeviceTable {
   absl::StatusOr<OwnedDevicePage> List(absl::string_view page_token, size_t page_size) override {
     return ReadPage<OwnedDevicePage>(
         db_,
-        "SELECT seq, guid, model, serial, voucher, state, imported_at_us, updated_at_us, "
-        "registered_until_us, next_registration_at_us, registration_failures, last_error, "
-        "replacement_guid, replacement_voucher, onboarded_at_us, enrolment, revision "
-        "FROM owned_devices WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        Select(absl::StrCat("seq, ", kOwnedDeviceColumns), "owned_devices",
+               "WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .c_str(),
         page_token, page_size, [](const Statement& row) { return ReadOwnedDevice(row, 1); });
   }
 
@@ -452,12 +461,10 @@ class SqliteOwnedDevices final : public OwnedDeviceTable {
                                                                   size_t limit) override {
     CUSTODY_ASSIGN_OR_RETURN(
         Statement * stmt,
-        db_->Prepare("SELECT guid, model, serial, voucher, state, imported_at_us, "
-                     "updated_at_us, registered_until_us, next_registration_at_us, "
-                     "registration_failures, last_error, replacement_guid, replacement_voucher, "
-                     "onboarded_at_us, enrolment, revision FROM owned_devices "
-                     "WHERE state != 'onboarded' AND next_registration_at_us <= ?1 "
-                     "ORDER BY next_registration_at_us, seq LIMIT ?2"));
+        db_->Prepare(Select(kOwnedDeviceColumns, "owned_devices",
+                            "WHERE state != 'onboarded' AND next_registration_at_us <= ?1 "
+                            "ORDER BY next_registration_at_us, seq LIMIT ?2")
+                         .c_str()));
     CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(1, absl::ToUnixMicros(now)));
     CUSTODY_RETURN_IF_ERROR(stmt->BindInt64(2, static_cast<int64_t>(limit)));
     std::vector<OwnedDeviceRecord> out;
@@ -576,8 +583,7 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, Su
   absl::StatusOr<VoucherRecord> Get(absl::string_view guid) override {
     CUSTODY_ASSIGN_OR_RETURN(
         Statement * stmt,
-        db_->Prepare("SELECT guid, model, serial, voucher, state, created_at_us, updated_at_us, "
-                     "revision FROM vouchers WHERE guid = ?1"));
+        db_->Prepare(Select(kVoucherColumns, "vouchers", "WHERE guid = ?1").c_str()));
     CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, guid));
     CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
     if (!found) return absl::NotFoundError("no voucher with this GUID");
@@ -588,8 +594,8 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, Su
                                             absl::string_view serial) override {
     CUSTODY_ASSIGN_OR_RETURN(
         Statement * stmt,
-        db_->Prepare("SELECT guid, model, serial, voucher, state, created_at_us, updated_at_us, "
-                     "revision FROM vouchers WHERE model = ?1 AND serial = ?2"));
+        db_->Prepare(
+            Select(kVoucherColumns, "vouchers", "WHERE model = ?1 AND serial = ?2").c_str()));
     CUSTODY_RETURN_IF_ERROR(stmt->BindText(1, model));
     CUSTODY_RETURN_IF_ERROR(stmt->BindText(2, serial));
     CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
@@ -619,8 +625,9 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, Su
   absl::StatusOr<VoucherPage> List(absl::string_view page_token, size_t page_size) override {
     return ReadPage<VoucherPage>(
         db_,
-        "SELECT seq, guid, model, serial, voucher, state, created_at_us, updated_at_us, "
-        "revision FROM vouchers WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        Select(absl::StrCat("seq, ", kVoucherColumns), "vouchers",
+               "WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .c_str(),
         page_token, page_size, [](const Statement& row) { return ReadVoucher(row, 1); });
   }
 
