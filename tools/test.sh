@@ -85,7 +85,7 @@ count_results() {
   done
 }
 mapfile -t all_tests < <(bazel query --noshow_progress 'tests(//...)' 2>/dev/null)
-mapfile -t core_tests < <(bazel query --noshow_progress 'tests(//core/... + //device_client/...)' 2>/dev/null)
+mapfile -t core_tests < <(bazel query --noshow_progress 'tests(//core/... + //device_client/... + //owner/...)' 2>/dev/null)
 if [ "${#all_tests[@]}" -eq 0 ]; then
   failed_steps+=("listing the tests")
 fi
