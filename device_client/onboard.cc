@@ -98,8 +98,6 @@ absl::Status RunOnboard(const v1::DeviceConfig& config, Clock& clock, SecureRand
   if (credential.state() != v1::DeviceCredential::STATE_INITIALIZED) {
     return absl::FailedPreconditionError("the credential is not in a state that can onboard");
   }
-  CUSTODY_ASSIGN_OR_RETURN(protocol::OwnerLocation location,
-                           Locate(config, credential, *loaded.key, loaded.secret));
   std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
   if (config.owner_tls_ca_file().empty()) {
     channel_credentials = server::UnauthenticatedServerCredentials();
@@ -109,6 +107,9 @@ absl::Status RunOnboard(const v1::DeviceConfig& config, Clock& clock, SecureRand
     channel_credentials = server::ClientCredentials(ca_pem, "", "");
   }
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPublicKey manufacturer_key, ManufacturerKey(credential));
+  // TO1 only once everything local is read, so that a bad path fails at once.
+  CUSTODY_ASSIGN_OR_RETURN(protocol::OwnerLocation location,
+                           Locate(config, credential, *loaded.key, loaded.secret));
 
   std::vector<std::string> attempts;
   absl::Status last = absl::FailedPreconditionError("the owner registered no address");

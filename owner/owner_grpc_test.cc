@@ -281,6 +281,11 @@ TEST(OwnerConfigTest, BadConfigurationsAreRefusedNamingTheField) {
       {"small messages",
        [](v1::OwnerConfig& c) { c.mutable_server()->set_max_message_bytes(4096); },
        "max_message_bytes"},
+      {"replacement rendezvous info without a host",
+       [](v1::OwnerConfig& c) {
+         c.mutable_replacement_rendezvous_info()->add_endpoints()->set_port(8041);
+       },
+       "replacement_rendezvous_info"},
       {"long certificates",
        [](v1::OwnerConfig& c) { c.set_operational_certificate_validity_days(5000); },
        "operational_certificate_validity_days"},

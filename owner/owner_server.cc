@@ -75,11 +75,18 @@ absl::Status PrepareOwnerConfig(v1::OwnerConfig& c) {
         absl::StrCat("at most ", protocol::kMaxTrustAnchors, " trust_anchor_files"));
   }
   if (c.has_replacement_rendezvous_info()) {
-    for (const v1::RendezvousEndpoint& endpoint : c.replacement_rendezvous_info().endpoints()) {
-      if (endpoint.host().empty() || endpoint.port() == 0 || endpoint.port() > 65535) {
-        return absl::InvalidArgumentError(
-            "replacement_rendezvous_info: every endpoint needs a host and a port of 1..65535");
+    for (v1::RendezvousEndpoint& endpoint :
+         *c.mutable_replacement_rendezvous_info()->mutable_endpoints()) {
+      if (endpoint.transport() == v1::RendezvousEndpoint::TRANSPORT_UNSPECIFIED) {
+        endpoint.set_transport(v1::RendezvousEndpoint::TRANSPORT_GRPC_TLS);
       }
+    }
+    // Checked as the replacement header will be, so that a bad value stops the
+    // service now instead of failing every TO2.
+    absl::Status valid = voucher::ValidateRendezvousInfo(c.replacement_rendezvous_info());
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("replacement_rendezvous_info: ", valid.message()));
     }
   }
   CUSTODY_RETURN_IF_ERROR(

@@ -1,6 +1,7 @@
 #include "owner/owner_service.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -143,7 +144,7 @@ grpc::Status OwnerService::Onboard(grpc::ServerContext* context, server::ByteStr
   protocol::To2ServerSession session(options_.to2);
   TrackedSession tracked(options_.tracker);
   int sealed = 0;
-  return server::ServeSessionStream<v1::To2Request, v1::To2Response>(
+  const grpc::Status status = server::ServeSessionStream<v1::To2Request, v1::To2Response>(
       context, stream, watch, kTo2,
       [&](const v1::To2Request& request, uint32_t* message_type) {
         *message_type = MessageType(request, &sealed);
@@ -153,6 +154,19 @@ grpc::Status OwnerService::Onboard(grpc::ServerContext* context, server::ByteStr
         return response;
       },
       [&] { return session.done(); });
+  // One line per session that reached a known device: operators follow
+  // onboardings and refusals in the log (the admin API shows the outcome).
+  if (!session.guid().empty()) {
+    const std::string guid = voucher::FormatGuid(session.guid());
+    if (status.ok()) {
+      std::fprintf(stderr, "owner: TO2 %s: device %s onboarded as %s\n", context->peer().c_str(),
+                   guid.c_str(), voucher::FormatGuid(session.replacement_guid()).c_str());
+    } else {
+      std::fprintf(stderr, "owner: TO2 %s: device %s not onboarded: %s\n",
+                   context->peer().c_str(), guid.c_str(), status.error_message().c_str());
+    }
+  }
+  return status;
 }
 
 v1::OwnedDevice ToWire(const storage::OwnedDeviceRecord& record, bool onboarding) {

@@ -52,8 +52,9 @@ class OwnerService final : public grpc::Service {
     server::StepDeadlines* deadlines = nullptr;
     server::RateLimiter* limiter = nullptr;
     OnboardingTracker* tracker = nullptr;
-    // Called after every session, with its GUID (empty when unknown) and result;
-    // for tests that stop the owner at a given point (nullptr in production).
+    // Called with the FDO number of each message handled without error, before
+    // the answer is sent; for fault tests that stop the owner at a given point
+    // (unset in production).
     std::function<void(uint32_t message_type)> after_message;
   };
 

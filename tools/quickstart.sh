@@ -9,8 +9,8 @@
 # extends its voucher to the owner, imports it there, lets the owner register it
 # at the rendezvous service (automatic TO0), and lets the device find and join
 # its owner (TO1 + TO2). One line per step, with its duration; a failure stops
-# with the reason and where the logs are. Every process it started is stopped
-# at the end.
+# with the reason and where the logs are. Every service it started is stopped
+# at the end (Bazel's own server keeps running, as after any build).
 #
 #   tools/quickstart.sh [FOLDER]     (default: a new folder under /tmp)
 set -uo pipefail
@@ -81,4 +81,4 @@ echo
 echo "The device (custody_device --config $W/device.textproto status):"
 "$DEVICE" --config "$W/device.textproto" status | sed 's/^/  /'
 echo
-echo "Done. Every process this started is stopped; the deployment stays in $W."
+echo "Done. The services this started are stopped; the deployment stays in $W."

@@ -79,9 +79,6 @@ absl::Status To2Unparsed(const absl::Status& parsed);
 std::string TranscriptHash(crypto::HashAlgorithm algorithm,
                            std::initializer_list<absl::string_view> parts);
 
-// Checks the settings an owner sends: at most kMaxSettings, keys of 1..64 bytes
-// of [A-Za-z0-9._-], unique and sorted, values of at most 512 bytes.
-// INVALID_ARGUMENT (check `check`) naming the first bad one.
 // Whether a voucher's device info and what a device says (its DeviceInfo, or the
 // DeviceReport of TO2 service info) name the same model, serial and MUD URL.
 template <typename Info>
@@ -90,6 +87,9 @@ bool SameDeviceInfo(const v1::DeviceInfo& voucher_info, const Info& said) {
          voucher_info.mud_url() == said.mud_url();
 }
 
+// Checks the settings an owner sends: at most kMaxSettings, keys of 1..64 bytes
+// of [A-Za-z0-9._-], unique and sorted, values of at most 512 bytes.
+// INVALID_ARGUMENT (check `check`) naming the first bad one.
 absl::Status ValidateSettings(const google::protobuf::RepeatedPtrField<v1::Setting>& settings,
                               absl::string_view check);
 

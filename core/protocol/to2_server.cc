@@ -543,6 +543,9 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleDone(const v1::To2Do
   updated.replacement_guid = s.replacement_guid;
   updated.replacement_voucher = s.replacement_voucher.SerializeAsString();
   updated.enrolment = s.enrolment.SerializeAsString();
+  // An onboarded device is not registered again: its TO0 trouble is over.
+  updated.registration_failures = 0;
+  updated.last_error.clear();
   storage::AuditEvent event;
   event.time = now;
   event.actor = absl::StrCat("device:", voucher::FormatGuid(s.record.guid));
@@ -555,9 +558,20 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleDone(const v1::To2Do
   absl::Status committed = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
     absl::StatusOr<int64_t> revision = tx.owned_devices().Update(updated);
     if (revision.status().code() == absl::StatusCode::kAborted) {
-      return CheckFailed(absl::StatusCode::kAborted, "to2.concurrent",
-                    "the device's record changed during the session (another session or an "
-                    "operator); start again");
+      // Automatic TO0 may have renewed the registration meanwhile, which changes
+      // only its schedule: the session's outcome stands, over the new revision.
+      // Another session that onboarded the device changed its replacement.
+      CUSTODY_ASSIGN_OR_RETURN(storage::OwnedDeviceRecord current,
+                               tx.owned_devices().Get(s.record.guid));
+      if (current.replacement_guid != s.record.replacement_guid ||
+          current.onboarded_at != s.record.onboarded_at) {
+        return CheckFailed(absl::StatusCode::kAborted, "to2.concurrent",
+                           "another session onboarded the device meanwhile; start again");
+      }
+      updated.registered_until = current.registered_until;
+      updated.next_registration_at = current.next_registration_at;
+      updated.revision = current.revision;
+      revision = tx.owned_devices().Update(updated);
     }
     if (revision.status().code() == absl::StatusCode::kAlreadyExists) {
       return CheckFailed(absl::StatusCode::kAborted, "to2.concurrent",

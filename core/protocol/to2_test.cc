@@ -567,6 +567,32 @@ TEST_F(To2Test, TwoConcurrentSessionsCommitOnce) {
   EXPECT_EQ(Stored().replacement_guid, b.result().header.guid().value());
 }
 
+TEST_F(To2Test, ARegistrationRenewedDuringTheSessionDoesNotStopIt) {
+  To2ClientSession device(Inputs());
+  To2ServerSession owner(Deps());
+  Relay stop;
+  stop.stop_before = 6;
+  Outcome held = Exchange(device, owner, stop);
+  ASSERT_TRUE(held.pending.has_value());
+  // Automatic TO0 renews the registration (a new revision) before Done arrives.
+  storage::OwnedDeviceRecord renewed = Stored();
+  renewed.state = storage::OwnedDeviceState::kRegistered;
+  renewed.registered_until = kNow + absl::Hours(24);
+  renewed.next_registration_at = kNow + absl::Hours(18);
+  renewed.last_error = "TO0 failed: an earlier attempt";
+  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
+    return tx.owned_devices().Update(renewed).status();
+  }).ok());
+  absl::StatusOr<v1::To2Response> done2 = owner.Handle(*held.pending);
+  ASSERT_TRUE(done2.ok()) << done2.status();
+  EXPECT_TRUE(owner.done());
+  const storage::OwnedDeviceRecord stored = Stored();
+  EXPECT_EQ(stored.state, storage::OwnedDeviceState::kOnboarded);
+  EXPECT_EQ(stored.replacement_guid, owner.replacement_guid());
+  EXPECT_EQ(stored.registered_until, kNow + absl::Hours(24));
+  EXPECT_TRUE(stored.last_error.empty());
+}
+
 v1::SignedPayload Declaration(const crypto::EcPrivateKey& manufacturer, uint64_t sequence,
                               const std::string& until) {
   v1::SupportDeclaration declaration;

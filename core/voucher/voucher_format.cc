@@ -42,7 +42,9 @@ absl::Status CheckText(absl::string_view value, absl::string_view field, size_t 
   return absl::OkStatus();
 }
 
-absl::Status CheckRendezvous(const v1::RendezvousInfo& info) {
+}  // namespace
+
+absl::Status ValidateRendezvousInfo(const v1::RendezvousInfo& info) {
   if (info.endpoints_size() == 0) return HeaderError("rendezvous info has no endpoint");
   if (static_cast<size_t>(info.endpoints_size()) > kMaxRendezvousEndpoints) {
     return HeaderError(absl::StrCat("rendezvous info has more than ", kMaxRendezvousEndpoints,
@@ -77,8 +79,6 @@ absl::Status CheckRendezvous(const v1::RendezvousInfo& info) {
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::StatusOr<crypto::HashAlgorithm> FromWireHash(v1::HashAlgorithm algorithm) {
   switch (algorithm) {
@@ -162,7 +162,7 @@ absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& head
                                     " bytes, expected ", kGuidSize));
   }
   CUSTODY_RETURN_IF_ERROR(ValidateDeviceInfo(header.device_info()));
-  CUSTODY_RETURN_IF_ERROR(CheckRendezvous(header.rendezvous_info()));
+  CUSTODY_RETURN_IF_ERROR(ValidateRendezvousInfo(header.rendezvous_info()));
   absl::StatusOr<crypto::EcPublicKey> manufacturer = FromWireKey(header.manufacturer_key());
   if (!manufacturer.ok()) {
     return CheckFailed(manufacturer.status().code(), "voucher.manufacturer_key",

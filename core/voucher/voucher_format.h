@@ -67,6 +67,11 @@ absl::Status ValidateDeviceInfo(const v1::DeviceInfo& info);
 // Checks every field of a parsed header against the rules and limits, and parses
 // its manufacturer key. Failures name the check ("voucher.protocol_version",
 // "voucher.header", "voucher.manufacturer_key").
+// INVALID_ARGUMENT ("voucher.header") unless the rendezvous info has 1..16
+// endpoints, each with a host, a port, gRPC over TLS, a delay within bounds and at
+// most one of device_only and owner_only.
+absl::Status ValidateRendezvousInfo(const v1::RendezvousInfo& info);
+
 absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& header);
 
 // A GUID as text: 8-4-4-4-12 lower-case hex (other lengths: plain hex).
