@@ -4,6 +4,7 @@
 // integration/owner_e2e_test).
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
@@ -261,6 +262,19 @@ TEST_F(OwnerGrpcTest, SettingsAreSortedCheckedAndScopedToAKnownDevice) {
     EXPECT_EQ(Admin("alice")->SetSettings(&context, unknown, &response).error_code(),
               grpc::StatusCode::NOT_FOUND);
   }
+}
+
+TEST_F(OwnerGrpcTest, AnOwnerThatLostItsKeyDoesNotStartWithANewOne) {
+  ASSERT_TRUE(Import("alice").ok());
+  servers_.Shutdown(absl::ZeroDuration());
+  owner_.reset();
+  ASSERT_EQ(::unlink((root_ + "/owner.key").c_str()), 0);
+  OwnerOptions options;
+  options.start_registrar = false;
+  absl::StatusOr<std::unique_ptr<Owner>> reopened =
+      Owner::Open(BaseConfig(root_), SystemClock(), SystemRandom(), std::move(options));
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(reopened.status().message()), HasSubstr("restore owner.key"));
 }
 
 TEST(OwnerConfigTest, BadConfigurationsAreRefusedNamingTheField) {

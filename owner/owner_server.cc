@@ -1,10 +1,14 @@
 #include "owner/owner_server.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
+#include "core/base/hex.h"
 #include "core/base/status.h"
 #include "core/protocol/rendezvous_format.h"
 #include "core/protocol/to2_format.h"
@@ -15,6 +19,7 @@ namespace custody::owner {
 namespace {
 
 constexpr size_t kMaxCaFileSize = 64 * 1024;
+constexpr size_t kMaxTrustAnchorsSize = 16 * 1024;
 
 // Fills the defaults of the owner's own fields and checks them.
 absl::Status PrepareOwnerConfig(v1::OwnerConfig& c) {
@@ -116,7 +121,28 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   CUSTODY_ASSIGN_OR_RETURN(o->identity_,
                            pki::LoadOrCreateServiceIdentity(
                                dir, server::IdentityOptions(c.server(), "owner"), clock, random));
+  // A missing owner key is created only for an owner that holds no device yet:
+  // a new key cannot onboard the devices whose vouchers name the old one.
+  const bool key_existed = ::access((dir + "/owner.key").c_str(), F_OK) == 0;
+  CUSTODY_ASSIGN_OR_RETURN(o->store_, storage::OpenSqliteStore(dir + "/owner.db"));
+  if (!key_existed) {
+    int64_t devices = 0;
+    CUSTODY_RETURN_IF_ERROR(o->store_->Transact([&](storage::Transaction& tx) -> absl::Status {
+      CUSTODY_ASSIGN_OR_RETURN(devices, tx.owned_devices().Count());
+      return absl::OkStatus();
+    }));
+    if (devices > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir, "/owner.key is missing, but owner.db holds ", devices,
+          " devices whose vouchers name it: restore owner.key from the backup (a new key "
+          "could onboard none of them)"));
+    }
+  }
   CUSTODY_ASSIGN_OR_RETURN(o->owner_key_, pki::LoadOrCreateKey(dir, "owner", curve));
+  if (!key_existed) {
+    std::fprintf(stderr, "owner_server: created the owner key %s/owner.pub (SHA256:%s)\n",
+                 dir.c_str(), HexEncode(o->owner_key_->public_key().Fingerprint()).c_str());
+  }
   CUSTODY_ASSIGN_OR_RETURN(
       o->device_ca_,
       pki::LoadOrCreateCertificateAuthority(
@@ -131,11 +157,19 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   // What every onboarded device gets.
   o->policy_.replacement_rendezvous_info = c.replacement_rendezvous_info();
   o->policy_.fleet_endpoint = c.fleet_endpoint();
+  size_t anchors_size = 0;
   for (const std::string& path : c.trust_anchor_files()) {
     CUSTODY_ASSIGN_OR_RETURN(std::string pem, ReadFileBounded(path, kMaxCaFileSize));
     absl::StatusOr<crypto::Certificate> anchor = crypto::Certificate::FromPem(pem);
     if (!anchor.ok()) return Annotate(anchor.status(), absl::StrCat("trust_anchor_files ", path));
     o->policy_.trust_anchors_der.push_back(anchor->der());
+    anchors_size += anchor->der().size();
+  }
+  // With 64 settings of the largest size, the enrolment must still fit in one
+  // TO2 message (kMaxTo2MessageSize).
+  if (anchors_size > kMaxTrustAnchorsSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "trust_anchor_files: together at most ", kMaxTrustAnchorsSize, " bytes of DER"));
   }
   // Without configured anchors, the device trusts this owner's TLS CA (its
   // fleet endpoint defaults to this owner).
@@ -150,7 +184,6 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   o->keys_.device_ca_key = &o->device_ca_->key;
   o->keys_.device_ca_chain = {o->device_ca_->certificate};
 
-  CUSTODY_ASSIGN_OR_RETURN(o->store_, storage::OpenSqliteStore(dir + "/owner.db"));
   o->deadlines_ = std::make_unique<server::StepDeadlines>(clock);
   o->to2_limiter_ =
       std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to2_rate_limit()), clock);
