@@ -26,6 +26,7 @@
 #include "core/crypto/ec_public_key.h"
 #include "core/crypto/hash.h"
 #include "custody/v1/owner.pb.h"
+#include "custody/v1/voucher.pb.h"
 
 namespace custody::protocol {
 
