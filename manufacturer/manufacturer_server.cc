@@ -23,7 +23,16 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
       m->identity_,
       pki::LoadOrCreateServiceIdentity(dir, server::IdentityOptions(c.server(), "manufacturer"),
                                        clock, random));
-  // The manufacturer's own keys: the voucher key and the device CA.
+  // The manufacturer's own keys: the voucher key and the device CA, created at
+  // first start, but never anew beside vouchers made with the lost ones.
+  CUSTODY_ASSIGN_OR_RETURN(m->store_, storage::OpenSqliteStore(dir + "/manufacturer.db"));
+  int64_t vouchers = 0;
+  CUSTODY_RETURN_IF_ERROR(m->store_->Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(vouchers, tx.vouchers().Count());
+    return absl::OkStatus();
+  }));
+  CUSTODY_RETURN_IF_ERROR(pki::RequireKeysOfExistingRecords(
+      dir, {"voucher.key", "device-ca.key", "device-ca.pem"}, vouchers, "vouchers"));
   CUSTODY_ASSIGN_OR_RETURN(m->voucher_key_, pki::LoadOrCreateKey(dir, "voucher", curve));
   CUSTODY_ASSIGN_OR_RETURN(
       m->device_ca_,
@@ -31,7 +40,6 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
                                             {organization + " Device CA", organization, "devices"},
                                             curve, absl::Hours(24 * 365 * 30), clock, random));
   CUSTODY_ASSIGN_OR_RETURN(m->catalog_, ConfigModelCatalog::New(c, *m->voucher_key_));
-  CUSTODY_ASSIGN_OR_RETURN(m->store_, storage::OpenSqliteStore(dir + "/manufacturer.db"));
 
   m->keys_.voucher_key = &*m->voucher_key_;
   m->keys_.device_ca_key = &m->device_ca_->key;

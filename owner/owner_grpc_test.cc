@@ -274,7 +274,8 @@ TEST_F(OwnerGrpcTest, AnOwnerThatLostItsKeyDoesNotStartWithANewOne) {
   absl::StatusOr<std::unique_ptr<Owner>> reopened =
       Owner::Open(BaseConfig(root_), SystemClock(), SystemRandom(), std::move(options));
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(reopened.status().message()), HasSubstr("restore owner.key"));
+  EXPECT_THAT(std::string(reopened.status().message()),
+              HasSubstr("owner.key is missing, but the database holds 1 devices"));
 }
 
 TEST(OwnerConfigTest, BadConfigurationsAreRefusedNamingTheField) {

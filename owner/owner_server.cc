@@ -121,23 +121,17 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   CUSTODY_ASSIGN_OR_RETURN(o->identity_,
                            pki::LoadOrCreateServiceIdentity(
                                dir, server::IdentityOptions(c.server(), "owner"), clock, random));
-  // A missing owner key is created only for an owner that holds no device yet:
-  // a new key cannot onboard the devices whose vouchers name the old one.
+  // The owner key and the device CA are created at first start, but never anew
+  // beside devices whose vouchers name the lost key.
   const bool key_existed = ::access((dir + "/owner.key").c_str(), F_OK) == 0;
   CUSTODY_ASSIGN_OR_RETURN(o->store_, storage::OpenSqliteStore(dir + "/owner.db"));
-  if (!key_existed) {
-    int64_t devices = 0;
-    CUSTODY_RETURN_IF_ERROR(o->store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      CUSTODY_ASSIGN_OR_RETURN(devices, tx.owned_devices().Count());
-      return absl::OkStatus();
-    }));
-    if (devices > 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          dir, "/owner.key is missing, but owner.db holds ", devices,
-          " devices whose vouchers name it: restore owner.key from the backup (a new key "
-          "could onboard none of them)"));
-    }
-  }
+  int64_t devices = 0;
+  CUSTODY_RETURN_IF_ERROR(o->store_->Transact([&](storage::Transaction& tx) -> absl::Status {
+    CUSTODY_ASSIGN_OR_RETURN(devices, tx.owned_devices().Count());
+    return absl::OkStatus();
+  }));
+  CUSTODY_RETURN_IF_ERROR(pki::RequireKeysOfExistingRecords(
+      dir, {"owner.key", "device-ca.key", "device-ca.pem"}, devices, "devices"));
   CUSTODY_ASSIGN_OR_RETURN(o->owner_key_, pki::LoadOrCreateKey(dir, "owner", curve));
   if (!key_existed) {
     std::fprintf(stderr, "owner_server: created the owner key %s/owner.pub (SHA256:%s)\n",

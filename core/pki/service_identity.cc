@@ -1,6 +1,7 @@
 #include "core/pki/service_identity.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -168,6 +169,21 @@ absl::StatusOr<AdminRole> ParseAdminRole(absl::string_view name) {
   if (name == "operator") return AdminRole::kOperator;
   if (name == "auditor") return AdminRole::kAuditor;
   return absl::InvalidArgumentError("role must be operator or auditor");
+}
+
+absl::Status RequireKeysOfExistingRecords(const std::string& dir,
+                                          std::initializer_list<absl::string_view> files,
+                                          int64_t records, absl::string_view records_what) {
+  if (records == 0) return absl::OkStatus();
+  for (absl::string_view file : files) {
+    const std::string path = absl::StrCat(dir, "/", file);
+    if (::access(path.c_str(), F_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " is missing, but the database holds ", records, " ", records_what,
+          " made with it: restore it from the backup (a new key would orphan them)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status IssueAdminCredential(const std::string& dir, absl::string_view name, AdminRole role,

@@ -17,6 +17,8 @@
 #ifndef CUSTODY_CORE_PKI_SERVICE_IDENTITY_H_
 #define CUSTODY_CORE_PKI_SERVICE_IDENTITY_H_
 
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,14 @@ absl::StatusOr<CertificateAuthority> LoadOrCreateCertificateAuthority(
 // first use.
 absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir,
                                                      absl::string_view stem, crypto::Curve curve);
+
+// Before keys are created at first use: FAILED_PRECONDITION when any of `files`
+// (names in `dir`) is missing although the service already holds `records`
+// (> 0) made with them, since new keys would silently orphan them. `records_what`
+// names them ("devices", "vouchers").
+absl::Status RequireKeysOfExistingRecords(const std::string& dir,
+                                          std::initializer_list<absl::string_view> files,
+                                          int64_t records, absl::string_view records_what);
 
 absl::StatusOr<ServiceIdentity> LoadOrCreateServiceIdentity(const std::string& dir,
                                                            const ServiceIdentityOptions& options,

@@ -1,6 +1,7 @@
 #include "core/pki/service_identity.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -46,6 +47,18 @@ class ServiceIdentityTest : public testing::Test {
   FakeClock clock_{kStart};
   DeterministicRandom random_{5};
 };
+
+TEST_F(ServiceIdentityTest, KeysMissingBesideRecordsMadeWithThemAreNotRecreated) {
+  // A first start: nothing exists and nothing is held yet.
+  EXPECT_TRUE(RequireKeysOfExistingRecords(dir_, {"voucher.key"}, 0, "vouchers").ok());
+  ASSERT_TRUE(LoadOrCreateKey(dir_, "voucher", crypto::Curve::kP256).ok());
+  EXPECT_TRUE(RequireKeysOfExistingRecords(dir_, {"voucher.key"}, 3, "vouchers").ok());
+  ASSERT_EQ(::unlink(absl::StrCat(dir_, "/voucher.key").c_str()), 0);
+  const absl::Status refused = RequireKeysOfExistingRecords(dir_, {"voucher.key"}, 3, "vouchers");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.message()),
+              testing::HasSubstr("voucher.key is missing, but the database holds 3 vouchers"));
+}
 
 TEST_F(ServiceIdentityTest, FirstStartCreatesEverythingOwnerOnly) {
   absl::StatusOr<ServiceIdentity> identity = Load();
