@@ -194,13 +194,11 @@ grpc::Status ManufacturerAdminService::ExtendVoucher(grpc::ServerContext* contex
     record.state = storage::VoucherState::kTransferred;
     record.updated_at = clock_.Now();
     CUSTODY_RETURN_IF_ERROR(tx.vouchers().Update(record).status());
-    storage::AuditEvent event;
-    event.time = record.updated_at;
-    event.actor = caller->AuditActor();
-    event.action = "voucher.extend";
-    event.target = HexEncode(record.guid);
-    event.details = absl::StrCat("to SHA256:", HexEncode(buyer->Fingerprint()));
-    CUSTODY_RETURN_IF_ERROR(tx.audit().Append(event).status());
+    CUSTODY_RETURN_IF_ERROR(
+        tx.audit()
+            .Append(caller->Event(record.updated_at, "voucher.extend", HexEncode(record.guid),
+                                  absl::StrCat("to SHA256:", HexEncode(buyer->Fingerprint()))))
+            .status());
     response->set_voucher_text(voucher::VoucherToText(extended));
     return absl::OkStatus();
   });

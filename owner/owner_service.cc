@@ -62,18 +62,6 @@ class TrackedSession {
   std::string guid_;
 };
 
-storage::AuditEvent AdminEvent(const server::AdminCaller& caller, absl::Time now,
-                               absl::string_view action, absl::string_view target,
-                               std::string details) {
-  storage::AuditEvent event;
-  event.time = now;
-  event.actor = caller.AuditActor();
-  event.action = std::string(action);
-  event.target = std::string(target);
-  event.details = std::move(details);
-  return event;
-}
-
 // The settings scope a request names, checked: a model (1..128 printable
 // characters) or the GUID of a device this owner holds (the imported one).
 template <typename Request>
@@ -277,7 +265,7 @@ grpc::Status OwnerAdminService::SetSettings(grpc::ServerContext* context,
     CUSTODY_RETURN_IF_ERROR(tx.settings().Put(
         scope, stored.settings().empty() ? std::string() : stored.SerializeAsString()));
     return tx.audit()
-        .Append(AdminEvent(*caller, clock_.Now(), "owner.settings",
+        .Append(caller->Event(clock_.Now(), "owner.settings",
                            request->has_guid() ? HexEncode(request->guid()) : scope,
                            absl::StrCat(stored.settings_size(), " settings")))
         .status();

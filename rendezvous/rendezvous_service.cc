@@ -72,18 +72,6 @@ v1::TrustedManufacturer ToWire(const storage::TrustedKeyRecord& record) {
   return out;
 }
 
-storage::AuditEvent AdminEvent(const server::AdminCaller& caller, absl::Time now,
-                               absl::string_view action, absl::string_view target,
-                               std::string details) {
-  storage::AuditEvent event;
-  event.time = now;
-  event.actor = caller.AuditActor();
-  event.action = std::string(action);
-  event.target = std::string(target);
-  event.details = std::move(details);
-  return event;
-}
-
 }  // namespace
 
 RendezvousService::RendezvousService(const Options& options) : options_(options) {
@@ -159,7 +147,7 @@ grpc::Status RendezvousAdminService::DeleteRegistration(
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_RETURN_IF_ERROR(tx.registrations().Delete(request->guid()));
     return tx.audit()
-        .Append(AdminEvent(*caller, clock_.Now(), "registration.delete",
+        .Append(caller->Event(clock_.Now(), "registration.delete",
                            HexEncode(request->guid()), ""))
         .status();
   }));
@@ -203,7 +191,7 @@ grpc::Status RendezvousAdminService::TrustManufacturer(
     CUSTODY_RETURN_IF_ERROR(tx.trusted_keys().Insert(record));
     *response->mutable_manufacturer() = ToWire(record);
     return tx.audit()
-        .Append(AdminEvent(*caller, record.added_at, "trust.add",
+        .Append(caller->Event(record.added_at, "trust.add",
                            absl::StrCat("SHA256:", HexEncode(record.fingerprint)),
                            absl::StrCat("label \"", record.label, "\"")))
         .status();
@@ -223,7 +211,7 @@ grpc::Status RendezvousAdminService::DistrustManufacturer(
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_RETURN_IF_ERROR(tx.trusted_keys().Delete(request->fingerprint()));
     return tx.audit()
-        .Append(AdminEvent(*caller, clock_.Now(), "trust.remove",
+        .Append(caller->Event(clock_.Now(), "trust.remove",
                            absl::StrCat("SHA256:", HexEncode(request->fingerprint())),
                            "existing registrations stay until they expire or are deleted"))
         .status();

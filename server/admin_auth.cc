@@ -1,5 +1,6 @@
 #include "server/admin_auth.h"
 
+#include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -12,6 +13,17 @@ namespace custody::server {
 
 std::string AdminCaller::AuditActor() const {
   return absl::StrCat("admin:", absl::CHexEscape(name), " (", pki::AdminRoleName(role), ")");
+}
+
+storage::AuditEvent AdminCaller::Event(absl::Time now, absl::string_view action,
+                                       absl::string_view target, std::string details) const {
+  storage::AuditEvent event;
+  event.time = now;
+  event.actor = AuditActor();
+  event.action = std::string(action);
+  event.target = std::string(target);
+  event.details = std::move(details);
+  return event;
 }
 
 absl::StatusOr<AdminCaller> AuthenticateAdmin(const grpc::ServerContext& context,

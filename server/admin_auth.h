@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "core/crypto/x509_certificate.h"
 #include "core/pki/service_identity.h"
+#include "core/storage/store.h"
 #include "grpcpp/server_context.h"
 
 namespace custody::server {
@@ -26,6 +27,9 @@ struct AdminCaller {
 
   // "admin:<name> (<role>)", for audit events.
   std::string AuditActor() const;
+  // An audit event by this caller.
+  storage::AuditEvent Event(absl::Time now, absl::string_view action, absl::string_view target,
+                            std::string details) const;
 };
 
 // UNAUTHENTICATED when the call carries no client certificate or it does not
