@@ -1,6 +1,7 @@
-# Shared by the onboarding tests: a rendezvous service, a manufacturer and an
-# owner on loopback, and devices initialised by the manufacturer whose vouchers
-# are extended to the owner. Source e2e_lib.sh first; W is the work directory.
+# Shared by the end-to-end tests of TO0, TO1 and onboarding, and by
+# tools/quickstart.sh: a rendezvous service, a manufacturer and an owner on
+# loopback, and devices initialised by the manufacturer whose vouchers are
+# extended to the owner. Source e2e_lib.sh first; W is the work directory.
 
 MANUFACTURER=$(find_binary manufacturer/manufacturer_server)
 RENDEZVOUS=$(find_binary rendezvous/rendezvous_server)

@@ -7,68 +7,16 @@
 set -u
 
 . "$(dirname "$0")/e2e_lib.sh"
-MANUFACTURER=$(find_binary manufacturer/manufacturer_server)
-RENDEZVOUS=$(find_binary rendezvous/rendezvous_server)
-DEVICE=$(find_binary device_client/custody_device)
-CTL=$(find_binary tools/custodyctl)
 W=$(mktemp -d "${TEST_TMPDIR:-/tmp}/e2e.XXXXXX")
-MSTATE="$W/manufacturer"
-RSTATE="$W/rendezvous"
-trap 'kill "$MANUFACTURER_PID" "$RENDEZVOUS_PID" 2>/dev/null' EXIT
+. "$(dirname "$0")/onboarding_lib.sh"
+trap stop_services EXIT
 
-rendezvous_config() {  # rendezvous_config LISTEN_ADDRESS
-  cat > "$W/rendezvous.textproto" <<CONFIG
-server {
-  state_dir: "$RSTATE"
-  listen_address: "$1"
-  admin_listen_address: "127.0.0.1:0"
-  ports_file: "$W/rendezvous.ports"
-}
-max_registration_lifetime_seconds: 3600
-to0_rate_limit { per_second: 100 burst: 100 }
-CONFIG
-}
-start_rendezvous() {
-  launch "$RENDEZVOUS" "$W/rendezvous.textproto" "$W/rendezvous.ports" "$W/rendezvous.log"
-  RENDEZVOUS_PID=$LAUNCHED_PID
-  RV_PORT=$(port_of "$W/rendezvous.ports" device)
-  RV_ADMIN_PORT=$(port_of "$W/rendezvous.ports" admin)
-}
-rendezvous_config "127.0.0.1:0"
-start_rendezvous
+start_rendezvous "127.0.0.1:0"
 check "rendezvous listens" test -n "$RV_PORT"
-
 # The manufacturer writes the rendezvous service's address into every device.
-cat > "$W/manufacturer.textproto" <<CONFIG
-organization: "Acme"
-server {
-  state_dir: "$MSTATE"
-  listen_address: "127.0.0.1:0"
-  admin_listen_address: "127.0.0.1:0"
-  ports_file: "$W/manufacturer.ports"
-}
-models {
-  model: "gw-100"
-  rendezvous_info { endpoints { host: "127.0.0.1" port: $RV_PORT transport: TRANSPORT_GRPC_TLS } }
-}
-CONFIG
-launch "$MANUFACTURER" "$W/manufacturer.textproto" "$W/manufacturer.ports" "$W/manufacturer.log"
-MANUFACTURER_PID=$LAUNCHED_PID
-M_PORT=$(port_of "$W/manufacturer.ports" device)
-M_ADMIN_PORT=$(port_of "$W/manufacturer.ports" admin)
+start_manufacturer
 check "manufacturer listens" test -n "$M_PORT"
 
-device_config() {  # device_config DIR SERIAL
-  mkdir -p "$1"
-  cat > "$1.textproto" <<CONFIG
-state_dir: "$1"
-model: "gw-100"
-serial: "$2"
-manufacturer_address: "127.0.0.1:$M_PORT"
-manufacturer_tls_ca_file: "$MSTATE/tls-ca.pem"
-rendezvous_tls_ca_file: "$RSTATE/tls-ca.pem"
-CONFIG
-}
 device_config "$W/device1" SN-1
 check "device 1 DI" "$DEVICE" --config "$W/device1.textproto" init
 GUID=$(sed -n 's/^initialised: GUID //p' "$W/out")
@@ -83,10 +31,9 @@ OWNER_ID=$(sed -n 's/^key P-256 //p' "$W/out")
 check "owner key has a fingerprint" test -n "$OWNER_ID"
 check "another key" "$CTL" keygen --out "$W/stranger"
 check "extend to the owner" "$CTL" manufacturer extend "$GUID" --to "$W/owner.pub" --out "$W/voucher.pem" \
-  --address "127.0.0.1:$M_ADMIN_PORT" --ca "$MSTATE/tls-ca.pem" --cert "$W/acme-ops.pem" --key "$W/acme-ops.key"
+  "${M_ADMIN[@]}" --cert "$W/acme-ops.pem" --key "$W/acme-ops.key"
 
 RV_PUBLIC=(--address "127.0.0.1:$RV_PORT" --ca "$RSTATE/tls-ca.pem")
-RV_ADMIN=(--address "127.0.0.1:$RV_ADMIN_PORT" --ca "$RSTATE/tls-ca.pem")
 check "rendezvous operator" "$CTL" admin-credential --state-dir "$RSTATE" --name alice --role operator --out "$W/alice"
 check "rendezvous auditor" "$CTL" admin-credential --state-dir "$RSTATE" --name bob --role auditor --out "$W/bob"
 ALICE=(--cert "$W/alice.pem" --key "$W/alice.key")
@@ -117,9 +64,7 @@ refuse "another device finds nothing" "to1.unknown_guid" "$DEVICE" --config "$W/
 kill -TERM "$RENDEZVOUS_PID"
 wait "$RENDEZVOUS_PID"
 check "SIGTERM stops the rendezvous cleanly" test $? -eq 0
-rendezvous_config "127.0.0.1:$RV_PORT"
-start_rendezvous
-RV_ADMIN=(--address "127.0.0.1:$RV_ADMIN_PORT" --ca "$RSTATE/tls-ca.pem")
+start_rendezvous "127.0.0.1:$RV_PORT"
 check "found after a restart" "$DEVICE" --config "$W/device1.textproto" locate
 contains "same owner after a restart" "owner:   $OWNER_ID"
 
