@@ -45,9 +45,10 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
   m->keys_.device_ca_key = &m->device_ca_->key;
   m->keys_.device_ca_chain = {m->device_ca_->certificate};
   const protocol::DiServerDeps deps{m->store_.get(), &clock, &random, &m->keys_, &*m->catalog_};
-  m->deadlines_ = std::make_unique<server::StepDeadlines>(clock);
-  m->di_ = std::make_unique<DeviceInitializationService>(
-      deps, absl::Seconds(c.server().step_deadline_seconds()), *m->deadlines_);
+  m->frame_ = server::NewSessionFrame(c.server(), clock);
+  m->di_stream_ = std::make_unique<server::StreamKind>(
+      *m->frame_, server::StreamOptionsFor(c.server(), DeviceInitializationService::kProtocol));
+  m->di_ = std::make_unique<DeviceInitializationService>(deps, *m->di_stream_);
   m->support_ = std::make_unique<SupportDeclarationService>(*m->store_, *m->catalog_,
                                                             m->voucher_key_->public_key());
   m->admin_ = std::make_unique<ManufacturerAdminService>(*m->store_, clock, *m->voucher_key_,

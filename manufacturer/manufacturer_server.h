@@ -18,7 +18,7 @@
 #include "custody/v1/config.pb.h"
 #include "manufacturer/manufacturer_service.h"
 #include "server/serve.h"
-#include "server/step_deadlines.h"
+#include "server/session_frame.h"
 
 namespace custody::manufacturer {
 
@@ -49,7 +49,8 @@ class Manufacturer {
   std::optional<ConfigModelCatalog> catalog_;
   std::unique_ptr<storage::Store> store_;
   protocol::ManufacturerKeys keys_;
-  std::unique_ptr<server::StepDeadlines> deadlines_;
+  std::unique_ptr<server::SessionFrame> frame_;
+  std::unique_ptr<server::StreamKind> di_stream_;
   std::unique_ptr<DeviceInitializationService> di_;
   std::unique_ptr<SupportDeclarationService> support_;
   std::unique_ptr<ManufacturerAdminService> admin_;

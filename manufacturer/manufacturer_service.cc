@@ -88,36 +88,9 @@ absl::StatusOr<protocol::ModelProfile> ConfigModelCatalog::Lookup(absl::string_v
   return it->second;
 }
 
-DeviceInitializationService::DeviceInitializationService(const protocol::DiServerDeps& deps,
-                                                         absl::Duration step_deadline,
-                                                         server::StepDeadlines& deadlines)
-    : deps_(deps), step_deadline_(step_deadline), deadlines_(deadlines) {
-  AddMethod(new grpc::internal::RpcServiceMethod(
-      "/custody.v1.DeviceInitialization/Initialize", grpc::internal::RpcMethod::BIDI_STREAMING,
-      new grpc::internal::BidiStreamingHandler<DeviceInitializationService, grpc::ByteBuffer,
-                                               grpc::ByteBuffer>(
-          [](DeviceInitializationService* service, grpc::ServerContext* context,
-             grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
-            return service->Initialize(context, stream);
-          },
-          this)));
-}
-
-// Follows FDO DI over one stream: read, parse, hand to the session, write, until
-// Done.
-grpc::Status DeviceInitializationService::Initialize(grpc::ServerContext* context,
-                                                     server::ByteStream* stream) {
-  static constexpr server::StreamProtocol kDi{"di", "DI message", "device", "DI.Done",
-                                              kMaxRequestBytes};
-  server::StepDeadlines::Watch watch = deadlines_.Start(context, step_deadline_);
-  protocol::DiServerSession session(deps_);
-  return server::ServeSessionStream<v1::DiRequest, v1::DiResponse>(
-      context, stream, watch, kDi,
-      [&](const v1::DiRequest& request, uint32_t* message_type) {
-        *message_type = request.has_app_start() ? 10 : request.has_set_hmac() ? 12 : 0;
-        return session.Handle(request);
-      },
-      [&] { return session.done(); });
+server::ByteReactor* DeviceInitializationService::Initialize(grpc::CallbackServerContext* context) {
+  return di_.Open<protocol::DiServerSession, v1::DiRequest, v1::DiResponse>(
+      context, std::make_unique<protocol::DiServerSession>(deps_));
 }
 
 grpc::Status SupportDeclarationService::GetSupportDeclaration(

@@ -18,8 +18,7 @@
 #include "core/storage/store.h"
 #include "custody/v1/config.pb.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
-#include "server/session_stream.h"
-#include "server/step_deadlines.h"
+#include "server/session_frame.h"
 
 namespace custody::manufacturer {
 
@@ -36,25 +35,27 @@ class ConfigModelCatalog final : public protocol::ModelCatalog {
   std::map<std::string, protocol::ModelProfile> profiles_;
 };
 
-// custody.v1.DeviceInitialization, registered by hand over raw bytes (as the
-// generated code registers it over messages) so that the service parses each
-// message itself: a message that does not parse, or carries unknown fields, ends
-// the stream with INVALID_ARGUMENT (di.format) instead of looking like the device
-// hanging up, which is all the generated synchronous API can tell.
-class DeviceInitializationService final : public grpc::Service {
+// custody.v1.DeviceInitialization on the serving frame (server/session_frame.h):
+// each stream is one DiServerSession.
+class DeviceInitializationService final
+    : public v1::DeviceInitialization::WithRawCallbackMethod_Initialize<
+          v1::DeviceInitialization::Service> {
  public:
   // A DI request is device info and a CSR of at most 16 KiB.
   static constexpr size_t kMaxRequestBytes = 32 * 1024;
+  static constexpr server::StreamProtocol kProtocol{"di", "DI message", "device", "DI.Done",
+                                                    kMaxRequestBytes};
 
-  DeviceInitializationService(const protocol::DiServerDeps& deps, absl::Duration step_deadline,
-                              server::StepDeadlines& deadlines);
+  // `di` is the stream kind made with kProtocol.
+  DeviceInitializationService(const protocol::DiServerDeps& deps, server::StreamKind& di)
+      : deps_(deps), di_(di) {}
 
-  grpc::Status Initialize(grpc::ServerContext* context, server::ByteStream* stream);
+  // Follows FDO DI over one stream.
+  server::ByteReactor* Initialize(grpc::CallbackServerContext* context) override;
 
  private:
   protocol::DiServerDeps deps_;
-  absl::Duration step_deadline_;
-  server::StepDeadlines& deadlines_;
+  server::StreamKind& di_;
 };
 
 // Public, on the device-facing port: a model's support declaration in force.

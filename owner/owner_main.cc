@@ -39,8 +39,8 @@ absl::Status Run(v1::OwnerConfig config) {
   if (crash_after != 0) {
     std::fprintf(stderr, "owner_server: fault test: will crash after TO2 message %u\n",
                  crash_after);
-    options.after_message = [crash_after](uint32_t message_type) {
-      if (message_type == crash_after) ::kill(::getpid(), SIGKILL);
+    options.after_message = [crash_after](custody::protocol::MessageType type) {
+      if (custody::protocol::MessageNumber(type) == crash_after) ::kill(::getpid(), SIGKILL);
     };
   }
   CUSTODY_ASSIGN_OR_RETURN(

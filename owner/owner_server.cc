@@ -96,6 +96,8 @@ absl::Status PrepareOwnerConfig(v1::OwnerConfig& c) {
   }
   CUSTODY_RETURN_IF_ERROR(
       server::PrepareRateLimit(*c.mutable_to2_rate_limit(), 2, 20, "to2_rate_limit"));
+  CUSTODY_RETURN_IF_ERROR(
+      server::PrepareRateLimit(*c.mutable_to2_hello_budget(), 500, 1000, "to2_hello_budget"));
   // gRPC's own limit must let the largest TO2 message through, or it would be
   // refused before the service's precise checks.
   if (c.server().max_message_bytes() < protocol::kMaxTo2MessageSize) {
@@ -178,9 +180,17 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   o->keys_.device_ca_key = &o->device_ca_->key;
   o->keys_.device_ca_chain = {o->device_ca_->certificate};
 
-  o->deadlines_ = std::make_unique<server::StepDeadlines>(clock);
+  o->frame_ = server::NewSessionFrame(c.server(), clock);
   o->to2_limiter_ =
       std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to2_rate_limit()), clock);
+  server::RateLimit budget = server::ToRateLimit(c.to2_hello_budget());
+  budget.max_peers = 1;
+  o->to2_budget_ = std::make_unique<server::RateLimiter>(budget, clock);
+  server::StreamOptions to2 = server::StreamOptionsFor(c.server(), OwnerService::kProtocol);
+  to2.rate_limit = o->to2_limiter_.get();
+  to2.budget = o->to2_budget_.get();
+  to2.budget_step = protocol::MessageType::kTo2HelloDevice;
+  o->to2_stream_ = std::make_unique<server::StreamKind>(*o->frame_, to2);
 
   RegistrarOptions registration;
   for (const std::string& text : c.device_addresses()) {
@@ -201,9 +211,7 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
 
   OwnerService::Options service;
   service.to2 = {o->store_.get(), &clock, &random, &o->keys_, &o->policy_};
-  service.step_deadline = absl::Seconds(c.server().step_deadline_seconds());
-  service.deadlines = o->deadlines_.get();
-  service.limiter = o->to2_limiter_.get();
+  service.stream = o->to2_stream_.get();
   service.tracker = &o->tracker_;
   service.after_message = std::move(options.after_message);
   o->service_ = std::make_unique<OwnerService>(std::move(service));

@@ -28,7 +28,7 @@
 #include "owner/registrar.h"
 #include "server/rate_limiter.h"
 #include "server/serve.h"
-#include "server/step_deadlines.h"
+#include "server/session_frame.h"
 
 namespace custody::owner {
 
@@ -44,7 +44,7 @@ struct OwnerOptions {
   // Start automatic TO0 in the background (tests run passes by hand).
   bool start_registrar = true;
   // Passed to OwnerService::Options::after_message (fault tests).
-  std::function<void(uint32_t message_type)> after_message;
+  std::function<void(protocol::MessageType)> after_message;
 };
 
 class Owner {
@@ -76,8 +76,10 @@ class Owner {
   protocol::OwnerKeys keys_;
   protocol::OnboardingPolicy policy_;
   OnboardingTracker tracker_;
-  std::unique_ptr<server::StepDeadlines> deadlines_;
+  std::unique_ptr<server::SessionFrame> frame_;
   std::unique_ptr<server::RateLimiter> to2_limiter_;
+  std::unique_ptr<server::RateLimiter> to2_budget_;
+  std::unique_ptr<server::StreamKind> to2_stream_;
   std::unique_ptr<OwnerService> service_;
   std::unique_ptr<OwnerAdminService> admin_;
   // Last: its thread stops first.

@@ -23,43 +23,51 @@ using pki::AdminRole;
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr size_t kMaxModelLength = 128;
 
-constexpr server::StreamProtocol kTo2{"to2", "TO2 message", "device", "TO2.Done",
-                                      protocol::kMaxTo2MessageSize};
-
-// The FDO number of a request. The sealed messages come in a fixed order
-// (DeviceServiceInfoReady 66, DeviceServiceInfo 68, Done 70), which `sealed`
-// counts.
-uint32_t MessageType(const v1::To2Request& request, int* sealed) {
-  switch (request.message_case()) {
-    case v1::To2Request::kHelloDevice:
-      return 60;
-    case v1::To2Request::kGetOvNextEntry:
-      return 62;
-    case v1::To2Request::kProveDevice:
-      return 64;
-    case v1::To2Request::kSealed:
-      return 66 + 2 * static_cast<uint32_t>(std::min((*sealed)++, 2));
-    default:
-      return 0;
-  }
-}
-
-// Releases a tracked session at the end of the stream, however it ends.
-class TrackedSession {
+// One TO2 session as the frame runs it: the protocol session, tracked as
+// onboarding from the moment its device is known until the stream ends.
+class TrackedTo2Session {
  public:
-  explicit TrackedSession(OnboardingTracker* tracker) : tracker_(tracker) {}
-  ~TrackedSession() {
-    if (!guid_.empty()) tracker_->End(guid_);
+  TrackedTo2Session(const protocol::To2ServerDeps& deps, OnboardingTracker* tracker,
+                    const std::function<void(protocol::MessageType)>* after_message)
+      : session_(deps), tracker_(tracker), after_message_(after_message) {}
+  ~TrackedTo2Session() {
+    if (!tracked_.empty()) tracker_->End(tracked_);
   }
-  void Track(const std::string& guid) {
-    if (tracker_ == nullptr || !guid_.empty() || guid.empty()) return;
-    guid_ = guid;
-    tracker_->Begin(guid_);
+  TrackedTo2Session(const TrackedTo2Session&) = delete;
+  TrackedTo2Session& operator=(const TrackedTo2Session&) = delete;
+
+  absl::StatusOr<v1::To2Response> Handle(const v1::To2Request& request) {
+    const protocol::MessageType type = session_.RequestType(request);
+    absl::StatusOr<v1::To2Response> response = session_.Handle(request);
+    if (tracker_ != nullptr && tracked_.empty() && !session_.guid().empty()) {
+      tracked_ = session_.guid();
+      tracker_->Begin(tracked_);
+    }
+    if (response.ok() && *after_message_) (*after_message_)(type);
+    return response;
+  }
+  bool done() const { return session_.done(); }
+  protocol::MessageType RequestType(const v1::To2Request& request) const {
+    return session_.RequestType(request);
+  }
+
+  // The log line's fields: operators follow onboardings and refusals of known
+  // devices in the log (the admin API shows the outcome).
+  std::string Describe() const {
+    if (session_.guid().empty()) return "";
+    std::string fields = absl::StrCat("guid=", voucher::FormatGuid(session_.guid()));
+    if (!session_.replacement_guid().empty()) {
+      absl::StrAppend(&fields, " replacement_guid=",
+                      voucher::FormatGuid(session_.replacement_guid()));
+    }
+    return fields;
   }
 
  private:
+  protocol::To2ServerSession session_;
   OnboardingTracker* tracker_;
-  std::string guid_;
+  const std::function<void(protocol::MessageType)>* after_message_;
+  std::string tracked_;
 };
 
 // The settings scope a request names, checked: a model (1..128 printable
@@ -113,48 +121,12 @@ size_t OnboardingTracker::size() const {
   return sessions_.size();
 }
 
-OwnerService::OwnerService(Options options) : options_(std::move(options)) {
-  AddMethod(new grpc::internal::RpcServiceMethod(
-      "/custody.v1.Owner/Onboard", grpc::internal::RpcMethod::BIDI_STREAMING,
-      new grpc::internal::BidiStreamingHandler<OwnerService, grpc::ByteBuffer, grpc::ByteBuffer>(
-          [](OwnerService* service, grpc::ServerContext* context, server::ByteStream* stream) {
-            return service->Onboard(context, stream);
-          },
-          this)));
-}
-
-// Follows FDO TO2 over one stream. The Done step commits to the store (a disk
-// sync), so each stream has a thread of its own (the synchronous API).
-grpc::Status OwnerService::Onboard(grpc::ServerContext* context, server::ByteStream* stream) {
-  absl::Status admitted = options_.limiter->Admit(context->peer());
-  if (!admitted.ok()) return server::ToGrpcStatus(admitted);
-  server::StepDeadlines::Watch watch = options_.deadlines->Start(context, options_.step_deadline);
-  protocol::To2ServerSession session(options_.to2);
-  TrackedSession tracked(options_.tracker);
-  int sealed = 0;
-  const grpc::Status status = server::ServeSessionStream<v1::To2Request, v1::To2Response>(
-      context, stream, watch, kTo2,
-      [&](const v1::To2Request& request, uint32_t* message_type) {
-        *message_type = MessageType(request, &sealed);
-        absl::StatusOr<v1::To2Response> response = session.Handle(request);
-        tracked.Track(session.guid());
-        if (response.ok() && options_.after_message) options_.after_message(*message_type);
-        return response;
-      },
-      [&] { return session.done(); });
-  // One line per session that reached a known device: operators follow
-  // onboardings and refusals in the log (the admin API shows the outcome).
-  if (!session.guid().empty()) {
-    const std::string guid = voucher::FormatGuid(session.guid());
-    if (status.ok()) {
-      std::fprintf(stderr, "owner: TO2 %s: device %s onboarded as %s\n", context->peer().c_str(),
-                   guid.c_str(), voucher::FormatGuid(session.replacement_guid()).c_str());
-    } else {
-      std::fprintf(stderr, "owner: TO2 %s: device %s not onboarded: %s\n",
-                   context->peer().c_str(), guid.c_str(), status.error_message().c_str());
-    }
-  }
-  return status;
+server::ByteReactor* OwnerService::Onboard(grpc::CallbackServerContext* context) {
+  return options_.stream->Open<TrackedTo2Session, v1::To2Request, v1::To2Response>(
+      context,
+      std::make_unique<TrackedTo2Session>(options_.to2, options_.tracker,
+                                          &options_.after_message),
+      [](const TrackedTo2Session& session) { return session.Describe(); });
 }
 
 v1::OwnedDevice ToWire(const storage::OwnedDeviceRecord& record, bool onboarding) {

@@ -23,9 +23,8 @@
 #include "core/protocol/to2_server.h"
 #include "core/storage/store.h"
 #include "custody/v1/owner.grpc.pb.h"
-#include "server/rate_limiter.h"
-#include "server/session_stream.h"
-#include "server/step_deadlines.h"
+#include "core/protocol/to2_format.h"
+#include "server/session_frame.h"
 
 namespace custody::owner {
 
@@ -43,24 +42,29 @@ class OnboardingTracker {
   std::map<std::string, int> sessions_ ABSL_GUARDED_BY(mu_);
 };
 
-// custody.v1.Owner, registered by hand over raw bytes (server/session_stream.h).
-class OwnerService final : public grpc::Service {
+// custody.v1.Owner on the serving frame (server/session_frame.h): each Onboard
+// stream is one To2ServerSession, tracked while in flight.
+class OwnerService final
+    : public v1::Owner::WithRawCallbackMethod_Onboard<v1::Owner::Service> {
  public:
+  static constexpr server::StreamProtocol kProtocol{"to2", "TO2 message", "device", "TO2.Done",
+                                                    protocol::kMaxTo2MessageSize};
+
   struct Options {
     protocol::To2ServerDeps to2;
-    absl::Duration step_deadline = absl::Seconds(30);
-    server::StepDeadlines* deadlines = nullptr;
-    server::RateLimiter* limiter = nullptr;
+    // The stream kind made with kProtocol.
+    server::StreamKind* stream = nullptr;
     OnboardingTracker* tracker = nullptr;
-    // Called with the FDO number of each message handled without error, before
-    // the answer is sent; for fault tests that stop the owner at a given point
-    // (unset in production).
-    std::function<void(uint32_t message_type)> after_message;
+    // Called with each message handled without error, before the answer is
+    // sent; for fault tests that stop the owner at a given point (unset in
+    // production).
+    std::function<void(protocol::MessageType)> after_message;
   };
 
-  explicit OwnerService(Options options);
+  explicit OwnerService(Options options) : options_(std::move(options)) {}
 
-  grpc::Status Onboard(grpc::ServerContext* context, server::ByteStream* stream);
+  // Follows FDO TO2 over one stream.
+  server::ByteReactor* Onboard(grpc::CallbackServerContext* context) override;
 
  private:
   Options options_;

@@ -49,17 +49,21 @@ absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfi
       pki::LoadOrCreateServiceIdentity(dir, server::IdentityOptions(c.server(), "rendezvous"),
                                        clock, random));
   CUSTODY_ASSIGN_OR_RETURN(r->store_, storage::OpenSqliteStore(dir + "/rendezvous.db"));
-  r->deadlines_ = std::make_unique<server::StepDeadlines>(clock);
+  r->frame_ = server::NewSessionFrame(c.server(), clock);
   r->to0_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to0_rate_limit()), clock);
   r->to1_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to1_rate_limit()), clock);
+  server::StreamOptions to0 = server::StreamOptionsFor(c.server(), RendezvousService::kTo0);
+  to0.rate_limit = r->to0_limiter_.get();
+  r->to0_stream_ = std::make_unique<server::StreamKind>(*r->frame_, to0);
+  server::StreamOptions to1 = server::StreamOptionsFor(c.server(), RendezvousService::kTo1);
+  to1.rate_limit = r->to1_limiter_.get();
+  r->to1_stream_ = std::make_unique<server::StreamKind>(*r->frame_, to1);
   RendezvousService::Options options;
   options.to0 = {r->store_.get(), &clock, &random,
                  absl::Seconds(c.max_registration_lifetime_seconds())};
   options.to1 = {r->store_.get(), &clock, &random};
-  options.step_deadline = absl::Seconds(c.server().step_deadline_seconds());
-  options.deadlines = r->deadlines_.get();
-  options.to0_limiter = r->to0_limiter_.get();
-  options.to1_limiter = r->to1_limiter_.get();
+  options.to0_stream = r->to0_stream_.get();
+  options.to1_stream = r->to1_stream_.get();
   r->service_ = std::make_unique<RendezvousService>(options);
   r->admin_ = std::make_unique<RendezvousAdminService>(*r->store_, clock, r->identity_->admin_ca);
   r->sweeper_ = std::thread([raw = r.get()] { raw->RunSweeper(); });

@@ -21,7 +21,7 @@
 #include "rendezvous/rendezvous_service.h"
 #include "server/rate_limiter.h"
 #include "server/serve.h"
-#include "server/step_deadlines.h"
+#include "server/session_frame.h"
 
 namespace custody::rendezvous {
 
@@ -54,9 +54,11 @@ class Rendezvous {
   v1::RendezvousConfig config_;
   std::optional<pki::ServiceIdentity> identity_;
   std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<server::StepDeadlines> deadlines_;
+  std::unique_ptr<server::SessionFrame> frame_;
   std::unique_ptr<server::RateLimiter> to0_limiter_;
   std::unique_ptr<server::RateLimiter> to1_limiter_;
+  std::unique_ptr<server::StreamKind> to0_stream_;
+  std::unique_ptr<server::StreamKind> to1_stream_;
   std::unique_ptr<RendezvousService> service_;
   std::unique_ptr<RendezvousAdminService> admin_;
 

@@ -13,7 +13,6 @@
 #include "core/voucher/voucher_format.h"
 #include "server/admin_auth.h"
 #include "server/grpc_status.h"
-#include "server/session_reactor.h"
 
 namespace custody::rendezvous {
 namespace {
@@ -22,20 +21,6 @@ using pki::AdminRole;
 
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr size_t kMaxLabelLength = 128;
-
-constexpr server::StreamProtocol kTo0{"to0", "TO0 message", "owner", "TO0.AcceptOwner",
-                                      protocol::kMaxRendezvousMessageSize};
-constexpr server::StreamProtocol kTo1{"to1", "TO1 message", "device", "TO1.RVRedirect",
-                                      protocol::kMaxTo1MessageSize};
-
-template <typename Handler>
-grpc::internal::RpcServiceMethod* BidiMethod(const char* name, RendezvousService* service,
-                                             Handler handler) {
-  return new grpc::internal::RpcServiceMethod(
-      name, grpc::internal::RpcMethod::BIDI_STREAMING,
-      new grpc::internal::BidiStreamingHandler<RendezvousService, grpc::ByteBuffer,
-                                               grpc::ByteBuffer>(handler, service));
-}
 
 v1::RegistrationSummary Summarize(const storage::RegistrationRecord& record) {
   v1::RegistrationSummary summary;
@@ -74,46 +59,14 @@ v1::TrustedManufacturer ToWire(const storage::TrustedKeyRecord& record) {
 
 }  // namespace
 
-RendezvousService::RendezvousService(const Options& options) : options_(options) {
-  AddMethod(BidiMethod("/custody.v1.Rendezvous/RegisterOwner", this,
-                       [](RendezvousService* service, grpc::ServerContext* context,
-                          server::ByteStream* stream) {
-                         return service->RegisterOwner(context, stream);
-                       }));
-  // TO1 reads the store and verifies one signature: it runs on gRPC's callback
-  // threads, without a thread per stream (the lookup every device makes).
-  AddMethod(new grpc::internal::RpcServiceMethod("/custody.v1.Rendezvous/FindOwner",
-                                                 grpc::internal::RpcMethod::BIDI_STREAMING,
-                                                 nullptr));
-  MarkMethodRawCallback(1, server::NewSessionHandler([this](grpc::CallbackServerContext* context) {
-                          return FindOwner(context);
-                        }));
+server::ByteReactor* RendezvousService::RegisterOwner(grpc::CallbackServerContext* context) {
+  return options_.to0_stream->Open<protocol::To0ServerSession, v1::To0Request, v1::To0Response>(
+      context, std::make_unique<protocol::To0ServerSession>(options_.to0, context->peer()));
 }
 
-// Follows FDO TO0 over one stream.
-grpc::Status RendezvousService::RegisterOwner(grpc::ServerContext* context,
-                                              server::ByteStream* stream) {
-  absl::Status admitted = options_.to0_limiter->Admit(context->peer());
-  if (!admitted.ok()) return server::ToGrpcStatus(admitted);
-  server::StepDeadlines::Watch watch = options_.deadlines->Start(context, options_.step_deadline);
-  protocol::To0ServerSession session(options_.to0, context->peer());
-  return server::ServeSessionStream<v1::To0Request, v1::To0Response>(
-      context, stream, watch, kTo0,
-      [&](const v1::To0Request& request, uint32_t* message_type) {
-        *message_type = request.has_hello() ? 20 : request.has_owner_sign() ? 22 : 0;
-        return session.Handle(request);
-      },
-      [&] { return session.done(); });
-}
-
-// Follows FDO TO1 over one stream.
 server::ByteReactor* RendezvousService::FindOwner(grpc::CallbackServerContext* context) {
-  return new server::SessionReactor<protocol::To1ServerSession, v1::To1Request, v1::To1Response>(
-      context, kTo1, options_.to1_limiter->Admit(context->peer()), *options_.deadlines,
-      options_.step_deadline, std::make_unique<protocol::To1ServerSession>(options_.to1),
-      [](const v1::To1Request& request) -> uint32_t {
-        return request.has_hello_rv() ? 30 : request.has_prove_to_rv() ? 32 : 0;
-      });
+  return options_.to1_stream->Open<protocol::To1ServerSession, v1::To1Request, v1::To1Response>(
+      context, std::make_unique<protocol::To1ServerSession>(options_.to1));
 }
 
 grpc::Status RendezvousAdminService::ListRegistrations(

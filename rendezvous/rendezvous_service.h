@@ -12,29 +12,37 @@
 #include "core/protocol/to1_server.h"
 #include "core/storage/store.h"
 #include "custody/v1/rendezvous.grpc.pb.h"
-#include "server/rate_limiter.h"
-#include "server/session_reactor.h"
-#include "server/session_stream.h"
-#include "server/step_deadlines.h"
+#include "core/protocol/rendezvous_format.h"
+#include "server/session_frame.h"
 
 namespace custody::rendezvous {
 
-// custody.v1.Rendezvous, registered by hand over raw bytes (server/session_stream.h).
-class RendezvousService final : public grpc::Service {
+// custody.v1.Rendezvous on the serving frame (server/session_frame.h): each
+// RegisterOwner stream is one To0ServerSession, each FindOwner stream one
+// To1ServerSession.
+class RendezvousService final
+    : public v1::Rendezvous::WithRawCallbackMethod_RegisterOwner<
+          v1::Rendezvous::WithRawCallbackMethod_FindOwner<v1::Rendezvous::Service>> {
  public:
+  static constexpr server::StreamProtocol kTo0{"to0", "TO0 message", "owner", "TO0.AcceptOwner",
+                                               protocol::kMaxRendezvousMessageSize};
+  static constexpr server::StreamProtocol kTo1{"to1", "TO1 message", "device", "TO1.RVRedirect",
+                                               protocol::kMaxTo1MessageSize};
+
   struct Options {
     protocol::To0ServerDeps to0;
     protocol::To1ServerDeps to1;
-    absl::Duration step_deadline = absl::Seconds(30);
-    server::StepDeadlines* deadlines = nullptr;
-    server::RateLimiter* to0_limiter = nullptr;
-    server::RateLimiter* to1_limiter = nullptr;
+    // Stream kinds made with kTo0 and kTo1.
+    server::StreamKind* to0_stream = nullptr;
+    server::StreamKind* to1_stream = nullptr;
   };
 
-  explicit RendezvousService(const Options& options);
+  explicit RendezvousService(const Options& options) : options_(options) {}
 
-  grpc::Status RegisterOwner(grpc::ServerContext* context, server::ByteStream* stream);
-  server::ByteReactor* FindOwner(grpc::CallbackServerContext* context);
+  // Follows FDO TO0 over one stream.
+  server::ByteReactor* RegisterOwner(grpc::CallbackServerContext* context) override;
+  // Follows FDO TO1 over one stream.
+  server::ByteReactor* FindOwner(grpc::CallbackServerContext* context) override;
 
  private:
   Options options_;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -16,9 +17,12 @@
 #include "core/base/file_util.h"
 #include "core/base/status.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/credentials.h"
+#include "server/listen_address.h"
 
 namespace custody::server {
 namespace {
@@ -31,16 +35,27 @@ sigset_t TerminationSignals() {
   return set;
 }
 
+// Leaves reflection out of one server (the device-facing one). Linking gRPC's
+// reflection library turns it on for every server.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+                                    return plugin->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
+
 }  // namespace
 
 absl::Status PrepareServerConfig(v1::ServerConfig& config) {
   if (config.state_dir().empty()) return absl::InvalidArgumentError("server.state_dir is required");
-  if (config.listen_address().empty()) {
-    return absl::InvalidArgumentError("server.listen_address is required");
-  }
-  if (config.admin_listen_address().empty()) {
-    return absl::InvalidArgumentError("server.admin_listen_address is required");
-  }
+  CUSTODY_RETURN_IF_ERROR(CheckListenAddresses(
+      {{"server.listen_address", config.listen_address()},
+       {"server.admin_listen_address", config.admin_listen_address()}}));
   if (config.max_message_bytes() == 0) config.set_max_message_bytes(kDefaultMaxMessageBytes);
   if (config.max_message_bytes() > 16 * 1024 * 1024) {
     return absl::InvalidArgumentError("server.max_message_bytes is over 16 MiB");
@@ -48,10 +63,59 @@ absl::Status PrepareServerConfig(v1::ServerConfig& config) {
   if (config.step_deadline_seconds() == 0) {
     config.set_step_deadline_seconds(kDefaultStepDeadlineSeconds);
   }
+  if (config.step_deadline_seconds() > 3600) {
+    return absl::InvalidArgumentError("server.step_deadline_seconds must be at most 3600");
+  }
+  if (config.max_sessions() == 0) config.set_max_sessions(kDefaultMaxSessions);
+  if (config.max_sessions() > 1000000) {
+    return absl::InvalidArgumentError("server.max_sessions must be at most 1000000");
+  }
+  if (config.max_sessions_per_peer() == 0) {
+    config.set_max_sessions_per_peer(kDefaultMaxSessionsPerPeer);
+  }
+  if (config.max_sessions_per_peer() > config.max_sessions()) {
+    return absl::InvalidArgumentError(
+        "server.max_sessions_per_peer must be at most server.max_sessions");
+  }
+  if (config.store_workers() == 0) config.set_store_workers(kDefaultStoreWorkers);
+  if (config.store_workers() > 64) {
+    return absl::InvalidArgumentError("server.store_workers must be at most 64");
+  }
+  if (config.handshake_timeout_seconds() == 0) {
+    config.set_handshake_timeout_seconds(kDefaultHandshakeTimeoutSeconds);
+  }
+  if (config.handshake_timeout_seconds() > 120) {
+    return absl::InvalidArgumentError("server.handshake_timeout_seconds must be at most 120");
+  }
+  if (config.connection_idle_seconds() == 0) {
+    config.set_connection_idle_seconds(kDefaultConnectionIdleSeconds);
+  }
+  if (config.connection_idle_seconds() > 86400) {
+    return absl::InvalidArgumentError("server.connection_idle_seconds must be at most 86400");
+  }
   if (::mkdir(config.state_dir().c_str(), 0700) != 0 && errno != EEXIST) {
     return absl::ErrnoToStatus(errno, absl::StrCat("creating ", config.state_dir()));
   }
   return absl::OkStatus();
+}
+
+std::unique_ptr<SessionFrame> NewSessionFrame(const v1::ServerConfig& config, Clock& clock) {
+  return std::make_unique<SessionFrame>(
+      clock, config.store_workers() == 0 ? kDefaultStoreWorkers : config.store_workers());
+}
+
+StreamOptions StreamOptionsFor(const v1::ServerConfig& config, const StreamProtocol& protocol) {
+  StreamOptions options;
+  options.protocol = protocol;
+  options.step_deadline = absl::Seconds(config.step_deadline_seconds() == 0
+                                            ? kDefaultStepDeadlineSeconds
+                                            : config.step_deadline_seconds());
+  options.caps.max_sessions =
+      config.max_sessions() == 0 ? kDefaultMaxSessions : config.max_sessions();
+  options.caps.max_sessions_per_peer = config.max_sessions_per_peer() == 0
+                                           ? kDefaultMaxSessionsPerPeer
+                                           : config.max_sessions_per_peer();
+  return options;
 }
 
 void PrepareProcess() {
@@ -103,32 +167,53 @@ absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   auto build = [&](const std::string& address, std::shared_ptr<grpc::ServerCredentials> creds,
-                   const std::vector<grpc::Service*>& list,
+                   const std::vector<grpc::Service*>& list, bool reflection,
                    int* port) -> std::unique_ptr<grpc::Server> {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address, creds, port);
     builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes()));
     builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes()));
+    // A second process on a taken port must fail, not share it.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    builder.AddChannelArgument(
+        GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+        static_cast<int>(1000 * (config.handshake_timeout_seconds() == 0
+                                     ? kDefaultHandshakeTimeoutSeconds
+                                     : config.handshake_timeout_seconds())));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+        static_cast<int>(1000 * (config.connection_idle_seconds() == 0
+                                     ? kDefaultConnectionIdleSeconds
+                                     : config.connection_idle_seconds())));
+    grpc::ResourceQuota quota(absl::StrCat("custody:", address));
+    quota.SetMaxThreads(kMaxSyncThreadsPerServer);
+    builder.SetResourceQuota(quota);
+    if (!reflection) builder.SetOption(std::make_unique<WithoutReflection>());
     for (grpc::Service* service : list) builder.RegisterService(service);
     return builder.BuildAndStart();
   };
+  CUSTODY_RETURN_IF_ERROR(CheckListenAddresses(
+      {{"server.listen_address", config.listen_address()},
+       {"server.admin_listen_address", config.admin_listen_address()}}));
   CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> device_creds,
                            DeviceFacingCredentials(identity));
   CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> admin_creds,
                            AdminCredentials(identity));
   RunningServers running;
   running.device = build(config.listen_address(), device_creds, services.device,
-                         &running.device_port);
+                         /*reflection=*/false, &running.device_port);
   if (running.device == nullptr || running.device_port == 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot listen on ", config.listen_address()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "server.listen_address: cannot listen on ", config.listen_address(),
+        " (is another process using the port?)"));
   }
   running.admin = build(config.admin_listen_address(), admin_creds, services.admin,
-                        &running.admin_port);
+                        /*reflection=*/true, &running.admin_port);
   if (running.admin == nullptr || running.admin_port == 0) {
     running.device->Shutdown();
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot listen on ", config.admin_listen_address()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "server.admin_listen_address: cannot listen on ", config.admin_listen_address(),
+        " (is another process using the port?)"));
   }
   return running;
 }

@@ -1,8 +1,13 @@
-// Running a service's gRPC servers: the device-facing server (TLS) and the admin
-// server (mutual TLS) on their own ports, so that no admin RPC is reachable from the
-// device port. Both get the health service and reflection, the configured message
-// size limit, and stop gracefully on SIGTERM or SIGINT: in-flight calls get a grace
-// period, then are cancelled.
+// Running a service's gRPC servers from its listener list: the device-facing
+// server (TLS) and the admin server (mutual TLS) on their own ports, so that no
+// admin RPC is reachable from the device port. Every address is checked before
+// anything binds (server/listen_address.h), and SO_REUSEPORT is off, so a port
+// that another process holds is refused at start. Both servers get the health
+// service and the configured message size limit; the admin server also serves
+// reflection. Connections are bounded: one whose TLS handshake has not finished
+// within handshake_timeout_seconds, or that holds no stream for
+// connection_idle_seconds, is closed. Both stop gracefully on SIGTERM or SIGINT:
+// in-flight calls get a grace period, then are cancelled.
 
 #ifndef CUSTODY_SERVER_SERVE_H_
 #define CUSTODY_SERVER_SERVE_H_
@@ -16,13 +21,21 @@
 #include "core/pki/service_identity.h"
 #include "custody/v1/config.pb.h"
 #include "grpcpp/server.h"
+#include "grpcpp/impl/service_type.h"
 #include "server/rate_limiter.h"
-#include "grpcpp/impl/codegen/service_type.h"
+#include "server/session_frame.h"
 
 namespace custody::server {
 
 inline constexpr uint32_t kDefaultMaxMessageBytes = 64 * 1024;
 inline constexpr uint32_t kDefaultStepDeadlineSeconds = 30;
+inline constexpr uint32_t kDefaultMaxSessions = 4096;
+inline constexpr uint32_t kDefaultMaxSessionsPerPeer = 64;
+inline constexpr uint32_t kDefaultStoreWorkers = 4;
+inline constexpr uint32_t kDefaultHandshakeTimeoutSeconds = 5;
+inline constexpr uint32_t kDefaultConnectionIdleSeconds = 300;
+// Threads gRPC may use for the synchronous (unary) services of one server.
+inline constexpr int kMaxSyncThreadsPerServer = 8;
 inline constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
 
 // Fills the defaults of `config` and checks it (INVALID_ARGUMENT naming the field).
@@ -38,6 +51,13 @@ void PrepareProcess();
 absl::Status PrepareRateLimit(v1::RateLimitConfig& limit, double per_second, uint32_t burst,
                               absl::string_view field);
 RateLimit ToRateLimit(const v1::RateLimitConfig& config);
+
+// The session frame a service's streams share, sized by `config`.
+std::unique_ptr<SessionFrame> NewSessionFrame(const v1::ServerConfig& config, Clock& clock);
+
+// The options of one stream kind: `protocol`, with the step deadline and the
+// session caps of `config`.
+StreamOptions StreamOptionsFor(const v1::ServerConfig& config, const StreamProtocol& protocol);
 
 // The identity options that `config` implies for `service_name`.
 pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,

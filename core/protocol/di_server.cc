@@ -272,4 +272,10 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleSetHmac(const v1::DiSetHma
   return response;
 }
 
+MessageType DiServerSession::RequestType(const v1::DiRequest& request) const {
+  if (request.has_app_start()) return MessageType::kDiAppStart;
+  if (request.has_set_hmac()) return MessageType::kDiSetHmac;
+  return MessageType::kNone;
+}
+
 }  // namespace custody::protocol

@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/crypto/ec_private_key.h"
@@ -93,6 +94,9 @@ class DiServerSession {
   absl::StatusOr<v1::DiResponse> Handle(const v1::DiRequest& request);
 
   bool done() const { return state_ == State::kDone; }
+  // The kind of `request` in this session's state (a sealed TO2 message is
+  // known only by the state it arrives in).
+  MessageType RequestType(const v1::DiRequest& request) const;
   // The GUID assigned at AppStart (empty before).
   const std::string& guid() const { return guid_; }
 

@@ -216,4 +216,10 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
   return response;
 }
 
+MessageType To0ServerSession::RequestType(const v1::To0Request& request) const {
+  if (request.has_hello()) return MessageType::kTo0Hello;
+  if (request.has_owner_sign()) return MessageType::kTo0OwnerSign;
+  return MessageType::kNone;
+}
+
 }  // namespace custody::protocol

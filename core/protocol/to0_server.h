@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/storage/store.h"
@@ -61,6 +62,9 @@ class To0ServerSession {
   absl::StatusOr<v1::To0Response> Handle(const v1::To0Request& request);
 
   bool done() const { return state_ == State::kDone; }
+  // The kind of `request` in this session's state (a sealed TO2 message is
+  // known only by the state it arrives in).
+  MessageType RequestType(const v1::To0Request& request) const;
 
  private:
   enum class State { kExpectHello, kExpectOwnerSign, kDone, kFailed };

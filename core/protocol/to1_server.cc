@@ -113,4 +113,10 @@ absl::StatusOr<v1::To1Response> To1ServerSession::HandleProof(const v1::To1Prove
   return response;
 }
 
+MessageType To1ServerSession::RequestType(const v1::To1Request& request) const {
+  if (request.has_hello_rv()) return MessageType::kTo1HelloRv;
+  if (request.has_prove_to_rv()) return MessageType::kTo1ProveToRv;
+  return MessageType::kNone;
+}
+
 }  // namespace custody::protocol

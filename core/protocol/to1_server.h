@@ -21,6 +21,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/storage/store.h"
@@ -43,6 +44,9 @@ class To1ServerSession {
   absl::StatusOr<v1::To1Response> Handle(const v1::To1Request& request);
 
   bool done() const { return state_ == State::kDone; }
+  // The kind of `request` in this session's state (a sealed TO2 message is
+  // known only by the state it arrives in).
+  MessageType RequestType(const v1::To1Request& request) const;
 
  private:
   enum class State { kExpectHello, kExpectProof, kDone, kFailed };

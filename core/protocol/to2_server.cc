@@ -588,4 +588,29 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleDone(const v1::To2Do
   return message;
 }
 
+MessageType To2ServerSession::RequestType(const v1::To2Request& request) const {
+  switch (request.message_case()) {
+    case v1::To2Request::kHelloDevice:
+      return MessageType::kTo2HelloDevice;
+    case v1::To2Request::kGetOvNextEntry:
+      return MessageType::kTo2GetOvNextEntry;
+    case v1::To2Request::kProveDevice:
+      return MessageType::kTo2ProveDevice;
+    case v1::To2Request::kSealed:
+      // Sealed messages come in a fixed order; the state says which is due.
+      switch (state_) {
+        case State::kExpectServiceInfoReady:
+          return MessageType::kTo2DeviceServiceInfoReady;
+        case State::kExpectServiceInfo:
+          return MessageType::kTo2DeviceServiceInfo;
+        case State::kExpectDone:
+          return MessageType::kTo2Done;
+        default:
+          return MessageType::kNone;
+      }
+    default:
+      return MessageType::kNone;
+  }
+}
+
 }  // namespace custody::protocol

@@ -50,6 +50,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/crypto/ec_private_key.h"
@@ -110,6 +111,9 @@ class To2ServerSession {
   absl::StatusOr<v1::To2Response> Handle(const v1::To2Request& request);
 
   bool done() const { return state_ == State::kDone; }
+  // The kind of `request` in this session's state (a sealed TO2 message is
+  // known only by the state it arrives in).
+  MessageType RequestType(const v1::To2Request& request) const;
   // The GUID of HelloDevice once it is known to the owner (empty before).
   const std::string& guid() const { return guid_; }
   // The replacement GUID, once committed.

@@ -1,0 +1,235 @@
+#include "server/session_frame.h"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/base/proto_parse.h"
+#include "server/grpc_status.h"
+
+namespace custody::server {
+namespace {
+
+uint32_t RandomPrefix() {
+  uint32_t prefix = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&prefix), sizeof(prefix)) != 1) prefix = 0;
+  return prefix;
+}
+
+}  // namespace
+
+SessionFrame::SessionFrame(Clock& clock, size_t workers)
+    : clock_(clock), id_prefix_(RandomPrefix()), timer_(clock), pool_(workers) {}
+
+std::string SessionFrame::NewSessionId() {
+  return absl::StrFormat("%08x-%x", id_prefix_, next_id_.fetch_add(1, std::memory_order_relaxed));
+}
+
+StreamKind::StreamKind(SessionFrame& frame, StreamOptions options)
+    : frame_(frame), options_(std::move(options)), admission_(options_.protocol.name, options_.caps) {}
+
+absl::Status ParseStreamMessage(const grpc::ByteBuffer& in, const StreamProtocol& protocol,
+                                google::protobuf::Message* out) {
+  const std::string check = absl::StrCat(protocol.name, ".format");
+  std::vector<grpc::Slice> slices;
+  if (in.Length() > protocol.max_request_bytes || !in.Dump(&slices).ok()) {
+    return CheckFailed(absl::StatusCode::kResourceExhausted, check,
+                       absl::StrCat("a ", protocol.what, " is at most ",
+                                    protocol.max_request_bytes, " bytes"));
+  }
+  absl::Status parsed;
+  if (slices.size() == 1) {
+    parsed = ParseStrict(absl::string_view(reinterpret_cast<const char*>(slices[0].begin()),
+                                           slices[0].size()),
+                         protocol.max_request_bytes, protocol.what, out);
+  } else {
+    std::string bytes;
+    bytes.reserve(in.Length());
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    parsed = ParseStrict(bytes, protocol.max_request_bytes, protocol.what, out);
+  }
+  if (!parsed.ok()) return CheckFailed(absl::StatusCode::kInvalidArgument, check, parsed.message());
+  return absl::OkStatus();
+}
+
+grpc::ByteBuffer SerializeToByteBuffer(const google::protobuf::Message& message) {
+  const size_t size = message.ByteSizeLong();
+  grpc::Slice slice(size);
+  message.SerializeWithCachedSizesToArray(const_cast<uint8_t*>(slice.begin()));
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+SessionReactorBase::SessionReactorBase(grpc::CallbackServerContext* context, StreamKind& kind)
+    : context_(context),
+      kind_(kind),
+      peer_key_(RateLimiter::PeerKey(context->peer())),
+      started_(kind.frame().clock().MonotonicNow()) {}
+
+SessionReactorBase::~SessionReactorBase() = default;
+
+void SessionReactorBase::Start() {
+  const StreamOptions& options = kind_.options();
+  absl::Status admitted = absl::OkStatus();
+  if (options.rate_limit != nullptr) admitted = options.rate_limit->Admit(context_->peer());
+  if (admitted.ok()) admitted = kind_.admission().Enter(peer_key_);
+  if (!admitted.ok()) {
+    kind_.refused_.fetch_add(1, std::memory_order_relaxed);
+    End(ToGrpcStatus(admitted));
+    return;
+  }
+  admitted_ = true;
+  session_id_ = kind_.frame().NewSessionId();
+  timer_id_ = kind_.frame().timer().Add(this);
+  absl::MutexLock lock(&mu_);
+  WaitForPeer();
+}
+
+void SessionReactorBase::WaitForPeer() {
+  waiting_ = true;
+  kind_.frame().timer().Arm(timer_id_, kind_.options().step_deadline);
+  StartRead(&in_);
+}
+
+void SessionReactorBase::StepExpired() {
+  const StreamProtocol& protocol = kind_.options().protocol;
+  const grpc::Status status = ToGrpcStatus(
+      CheckFailed(absl::StatusCode::kDeadlineExceeded,
+                  absl::StrCat(protocol.name, ".step_deadline"),
+                  absl::StrCat("the ", protocol.peer, " sent nothing for ",
+                               absl::FormatDuration(kind_.options().step_deadline))),
+      protocol::MessageNumber(previous_));
+  {
+    // Only while a read is outstanding: a message that arrived meanwhile is
+    // being handled, and its step will answer or end the stream.
+    absl::MutexLock lock(&mu_);
+    if (!waiting_ || ended_) return;
+    ended_ = true;
+    outcome_ = status;
+  }
+  Finished(status);
+}
+
+void SessionReactorBase::OnReadDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    waiting_ = false;
+    if (ended_) return;
+  }
+  kind_.frame().timer().Disarm(timer_id_);
+  const StreamProtocol& protocol = kind_.options().protocol;
+  if (!ok) {
+    // The peer half-closed, or the call was cancelled (the peer went away, or
+    // the server is shutting down).
+    if (context_->IsCancelled()) {
+      End(ToGrpcStatus(CheckFailed(absl::StatusCode::kCancelled,
+                                   absl::StrCat(protocol.name, ".cancelled"),
+                                   absl::StrCat("the stream was cancelled")),
+                       protocol::MessageNumber(previous_)));
+    } else {
+      End(ToGrpcStatus(CheckFailed(absl::StatusCode::kFailedPrecondition,
+                                   absl::StrCat(protocol.name, ".incomplete"),
+                                   absl::StrCat("the ", protocol.peer, " ended the stream before ",
+                                                protocol.final_message)),
+                       protocol::MessageNumber(previous_)));
+    }
+    return;
+  }
+  absl::Status parsed = Parse(in_);
+  in_.Clear();
+  if (!parsed.ok()) {
+    End(ToGrpcStatus(parsed, protocol::MessageNumber(previous_)));
+    return;
+  }
+  previous_ = Type();
+  if (protocol::StepTouchesStore(previous_)) {
+    kind_.frame().pool().Submit([this] { RunStep(); });
+  } else {
+    RunStep();
+  }
+}
+
+void SessionReactorBase::RunStep() {
+  const StreamOptions& options = kind_.options();
+  if (options.budget != nullptr && previous_ == options.budget_step) {
+    absl::Status spent = options.budget->Admit("");
+    if (!spent.ok()) {
+      End(ToGrpcStatus(
+          CheckFailed(absl::StatusCode::kResourceExhausted,
+                      absl::StrCat(options.protocol.name, ".busy"),
+                      absl::StrCat("the service is at its limit of new sessions; ", spent.message())),
+          protocol::MessageNumber(previous_)));
+      return;
+    }
+  }
+  absl::StatusOr<grpc::ByteBuffer> answer = Step();
+  if (!answer.ok()) {
+    End(ToGrpcStatus(answer.status(), protocol::MessageNumber(previous_)));
+    return;
+  }
+  out_ = *std::move(answer);
+  StartWrite(&out_);
+}
+
+void SessionReactorBase::OnWriteDone(bool ok) {
+  out_.Clear();
+  if (!ok) {
+    const StreamProtocol& protocol = kind_.options().protocol;
+    End(ToGrpcStatus(CheckFailed(absl::StatusCode::kCancelled,
+                                 absl::StrCat(protocol.name, ".cancelled"),
+                                 absl::StrCat("the ", protocol.peer, " went away")),
+                     protocol::MessageNumber(previous_)));
+    return;
+  }
+  if (SessionDone()) {
+    End(grpc::Status::OK);
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (!ended_) WaitForPeer();
+}
+
+void SessionReactorBase::End(const grpc::Status& status) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return;
+    ended_ = true;
+    outcome_ = status;
+  }
+  Finished(status);
+}
+
+void SessionReactorBase::Finished(const grpc::Status& status) {
+  if (admitted_) {
+    (status.ok() ? kind_.completed_ : kind_.refused_).fetch_add(1, std::memory_order_relaxed);
+  }
+  Finish(status);
+}
+
+void SessionReactorBase::OnDone() {
+  if (admitted_) {
+    kind_.frame().timer().Remove(timer_id_);
+    kind_.admission().Leave(peer_key_);
+    grpc::Status outcome;
+    {
+      absl::MutexLock lock(&mu_);
+      outcome = outcome_;
+    }
+    const double ms =
+        absl::ToDoubleMilliseconds(kind_.frame().clock().MonotonicNow() - started_);
+    const std::string check = ErrorDetailOf(outcome).check();
+    const std::string detail = Describe();
+    std::fprintf(stderr, "%s session=%s peer=%s outcome=%s%s%s duration_ms=%.1f%s%s\n",
+                 std::string(kind_.options().protocol.name).c_str(), session_id_.c_str(),
+                 context_->peer().c_str(),
+                 outcome.ok() ? "ok" : "refused", check.empty() ? "" : " check=",
+                 check.c_str(), ms, detail.empty() ? "" : " ", detail.c_str());
+  }
+  delete this;
+}
+
+}  // namespace custody::server
