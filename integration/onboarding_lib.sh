@@ -26,10 +26,11 @@ server {
   listen_address: "$1"
   admin_listen_address: "127.0.0.1:0"
   ports_file: "$W/rendezvous.ports"
+  $SERVER_EXTRA
 }
 max_registration_lifetime_seconds: 3600
 to0_rate_limit { per_second: 100 burst: 100 }
-to1_rate_limit { per_second: 100 burst: 100 }
+to1_rate_limit { ${TO1_RATE_LIMIT:-per_second: 100 burst: 100} }
 CONFIG
   launch "$RENDEZVOUS" "$W/rendezvous.textproto" "$W/rendezvous.ports" "$W/rendezvous.log"
   RENDEZVOUS_PID=$LAUNCHED_PID
@@ -37,12 +38,17 @@ CONFIG
   RV_ADMIN=(--address "127.0.0.1:$(port_of "$W/rendezvous.ports" admin)" --ca "$RSTATE/tls-ca.pem")
 }
 
-start_manufacturer() {  # after start_rendezvous: devices are told its address
+# SERVER_EXTRA: more lines for each service's server { } block; TO1_RATE_LIMIT,
+# TO2_RATE_LIMIT and OWNER_EXTRA: other limits (the flood test's).
+SERVER_EXTRA="${SERVER_EXTRA:-}"
+
+start_manufacturer() {  # start_manufacturer [LISTEN_ADDRESS]; after start_rendezvous
   cat > "$W/manufacturer.textproto" <<CONFIG
 organization: "Acme"
 server {
   state_dir: "$MSTATE"
-  listen_address: "127.0.0.1:0"
+  listen_address: "${1:-127.0.0.1:0}"
+  $SERVER_EXTRA
   admin_listen_address: "127.0.0.1:0"
   ports_file: "$W/manufacturer.ports"
 }
@@ -59,8 +65,10 @@ CONFIG
 
 # The owner's device port must be known before it starts (it is registered at
 # the rendezvous service): the first start binds a free port, which later
-# starts keep.
+# starts keep. OWNER_LISTEN_HOST: the host it listens on (devices are given
+# 127.0.0.1).
 OWNER_PORT=0
+OWNER_LISTEN_HOST="${OWNER_LISTEN_HOST:-127.0.0.1}"
 start_owner() {  # start_owner [OWNER_SERVER_FLAGS...]
   local device_address="127.0.0.1:$OWNER_PORT"
   [ "$OWNER_PORT" = 0 ] && device_address="127.0.0.1:1"
@@ -68,16 +76,18 @@ start_owner() {  # start_owner [OWNER_SERVER_FLAGS...]
 organization: "Globex"
 server {
   state_dir: "$OSTATE"
-  listen_address: "127.0.0.1:$OWNER_PORT"
+  listen_address: "$OWNER_LISTEN_HOST:$OWNER_PORT"
   admin_listen_address: "127.0.0.1:${OWNER_ADMIN_PORT:-0}"
   ports_file: "$W/owner.ports"
+  $SERVER_EXTRA
 }
 device_addresses: "$device_address"
 rendezvous_tls_ca_file: "$RSTATE/tls-ca.pem"
 registration_lifetime_seconds: 3600
 registration_retry_max_seconds: 2
 registration_poll_seconds: 1
-to2_rate_limit { per_second: 100 burst: 100 }
+to2_rate_limit { ${TO2_RATE_LIMIT:-per_second: 100 burst: 100} }
+${OWNER_EXTRA:-}
 CONFIG
   rm -f "$W/owner.ports"
   "$OWNER" --config "$W/owner.textproto" "$@" 2>>"$W/owner.log" &

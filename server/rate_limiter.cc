@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status.h"
@@ -18,10 +19,14 @@ std::string RateLimiter::PeerKey(absl::string_view peer) {
     return absl::StrCat("ipv4:", peer.substr(0, colon));
   }
   if (absl::ConsumePrefix(&peer, "ipv6:")) {
-    // "[addr]:port" -> the /64 prefix of addr.
-    const size_t close = peer.find(']');
-    if (!peer.empty() && peer.front() == '[' && close != absl::string_view::npos) {
-      std::string address(peer.substr(1, close - 1));
+    // "[addr]:port" -> the /64 prefix of addr. gRPC writes the brackets
+    // percent-encoded, as in a URI ("ipv6:%5B::1%5D:5678").
+    const std::string unescaped =
+        absl::StrReplaceAll(peer, {{"%5B", "["}, {"%5b", "["}, {"%5D", "]"}, {"%5d", "]"}});
+    const absl::string_view bracketed = unescaped;
+    const size_t close = bracketed.find(']');
+    if (!bracketed.empty() && bracketed.front() == '[' && close != absl::string_view::npos) {
+      std::string address(bracketed.substr(1, close - 1));
       // Drop a zone index ("%eth0").
       address = address.substr(0, address.find('%'));
       unsigned char bytes[16];
@@ -40,34 +45,18 @@ double RateLimiter::Refilled(const Bucket& bucket, absl::Duration now) const {
 }
 
 void RateLimiter::MakeRoom(absl::Duration now) {
-  if (buckets_.size() < limit_.max_peers) return;
-  for (auto it = buckets_.begin(); it != buckets_.end();) {
-    if (Refilled(it->second, now) >= limit_.burst) {
-      recency_.erase(it->second.recency);
-      it = buckets_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  while (buckets_.size() >= limit_.max_peers && !recency_.empty()) {
-    buckets_.erase(recency_.back());
+  // The least recently seen peers are at the back: drop, in one pass, those
+  // whose buckets have refilled (they carry no state), and stop at the first
+  // that has not. No scan of the whole table.
+  while (!recency_.empty()) {
+    auto it = buckets_.find(recency_.back());
+    if (Refilled(it->second, now) < limit_.burst) break;
+    buckets_.erase(it);
     recency_.pop_back();
   }
 }
 
-absl::Status RateLimiter::Admit(absl::string_view peer) {
-  std::string key = PeerKey(peer);
-  const absl::Duration now = clock_.MonotonicNow();
-  absl::MutexLock lock(&mu_);
-  auto it = buckets_.find(key);
-  if (it == buckets_.end()) {
-    MakeRoom(now);
-    recency_.push_front(key);
-    it = buckets_.emplace(std::move(key), Bucket{limit_.burst, now, recency_.begin()}).first;
-  } else {
-    recency_.splice(recency_.begin(), recency_, it->second.recency);
-  }
-  Bucket& bucket = it->second;
+absl::Status RateLimiter::Spend(Bucket& bucket, absl::Duration now) {
   bucket.tokens = Refilled(bucket, now);
   bucket.updated = now;
   if (bucket.tokens < 1.0) {
@@ -78,6 +67,27 @@ absl::Status RateLimiter::Admit(absl::string_view peer) {
   }
   bucket.tokens -= 1.0;
   return absl::OkStatus();
+}
+
+absl::Status RateLimiter::Admit(absl::string_view peer) {
+  std::string key = PeerKey(peer);
+  const absl::Duration now = clock_.MonotonicNow();
+  absl::MutexLock lock(&mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= limit_.max_peers) MakeRoom(now);
+    if (buckets_.size() >= limit_.max_peers) {
+      // Every tracked peer is active: the new ones share one bucket, so that
+      // no peer gets a fresh burst by pushing another out.
+      if (!overflow_.has_value()) overflow_ = Bucket{limit_.burst, now, recency_.end()};
+      return Spend(*overflow_, now);
+    }
+    recency_.push_front(key);
+    it = buckets_.emplace(std::move(key), Bucket{limit_.burst, now, recency_.begin()}).first;
+  } else {
+    recency_.splice(recency_.begin(), recency_, it->second.recency);
+  }
+  return Spend(it->second, now);
 }
 
 size_t RateLimiter::tracked_peers() const {

@@ -40,22 +40,56 @@ TEST(RateLimiterTest, PortsAndIpv6InterfaceIdsShareABucket) {
   EXPECT_EQ(RateLimiter::PeerKey("unix:/tmp/s"), "unix:/tmp/s");
 }
 
-TEST(RateLimiterTest, TheTableIsBounded) {
+TEST(RateLimiterTest, GrpcsPercentEncodedIpv6PeersAreGroupedBySlash64) {
+  // gRPC 1.51 writes "ipv6:%5B::1%5D:port": each connection must not be a new peer.
+  EXPECT_EQ(RateLimiter::PeerKey("ipv6:%5B::1%5D:39184"), RateLimiter::PeerKey("ipv6:[::1]:1"));
+  EXPECT_EQ(RateLimiter::PeerKey("ipv6:%5B2001:db8:1:2::1%5D:443"),
+            RateLimiter::PeerKey("ipv6:%5B2001:db8:1:2::7%5D:444"));
+  EXPECT_NE(RateLimiter::PeerKey("ipv6:%5B2001:db8:1:2::1%5D:443"),
+            RateLimiter::PeerKey("ipv6:%5B2001:db8:1:3::1%5D:443"));
+  FakeClock clock(absl::FromUnixSeconds(1800000000));
+  RateLimiter limiter({/*per_second=*/1, /*burst=*/2, /*max_peers=*/10}, clock);
+  EXPECT_TRUE(limiter.Admit("ipv6:%5B::1%5D:1000").ok());
+  EXPECT_TRUE(limiter.Admit("ipv6:%5B::1%5D:1001").ok());
+  EXPECT_FALSE(limiter.Admit("ipv6:%5B::1%5D:1002").ok());
+}
+
+TEST(RateLimiterTest, AFullTableOfActivePeersHandsNoFreshBurst) {
   FakeClock clock(absl::FromUnixSeconds(1800000000));
   RateLimiter limiter({/*per_second=*/1, /*burst=*/2, /*max_peers=*/3}, clock);
+  auto peer = [](int n) { return "ipv4:10.0.0." + std::to_string(n) + ":1"; };
   // Three peers, each with an emptied bucket.
-  for (int peer = 1; peer <= 3; ++peer) {
-    const std::string name = "ipv4:10.0.0." + std::to_string(peer) + ":1";
-    EXPECT_TRUE(limiter.Admit(name).ok());
-    EXPECT_TRUE(limiter.Admit(name).ok());
-    EXPECT_FALSE(limiter.Admit(name).ok());
+  for (int n = 1; n <= 3; ++n) {
+    EXPECT_TRUE(limiter.Admit(peer(n)).ok());
+    EXPECT_TRUE(limiter.Admit(peer(n)).ok());
+    EXPECT_FALSE(limiter.Admit(peer(n)).ok());
   }
   EXPECT_EQ(limiter.tracked_peers(), 3u);
-  // A fourth peer evicts the least recently seen (10.0.0.1), which starts afresh.
-  EXPECT_TRUE(limiter.Admit("ipv4:10.0.0.4:1").ok());
+  // New peers share one overflow bucket of one burst: the fourth and fifth
+  // together get two calls, not two each, and nobody is pushed out.
+  EXPECT_TRUE(limiter.Admit(peer(4)).ok());
+  EXPECT_TRUE(limiter.Admit(peer(5)).ok());
+  EXPECT_FALSE(limiter.Admit(peer(4)).ok());
+  EXPECT_FALSE(limiter.Admit(peer(6)).ok());
   EXPECT_EQ(limiter.tracked_peers(), 3u);
-  EXPECT_FALSE(limiter.Admit("ipv4:10.0.0.3:1").ok());  // Still tracked, still empty.
-  EXPECT_TRUE(limiter.Admit("ipv4:10.0.0.1:1").ok());   // Evicted: a full bucket again.
+  EXPECT_FALSE(limiter.Admit(peer(1)).ok());  // Still tracked, still empty.
+}
+
+TEST(RateLimiterTest, RefilledPeersAreDroppedTogetherFromTheOldEnd) {
+  FakeClock clock(absl::FromUnixSeconds(1800000000));
+  RateLimiter limiter({/*per_second=*/1, /*burst=*/2, /*max_peers=*/3}, clock);
+  auto peer = [](int n) { return "ipv4:10.0.0." + std::to_string(n) + ":1"; };
+  for (int n = 1; n <= 3; ++n) {
+    EXPECT_TRUE(limiter.Admit(peer(n)).ok());
+    EXPECT_TRUE(limiter.Admit(peer(n)).ok());
+  }
+  clock.Advance(absl::Seconds(2));  // Every bucket has refilled.
+  EXPECT_TRUE(limiter.Admit(peer(3)).ok());  // 3 is now the most recent, and spent one.
+  // A new peer drops the refilled 1 and 2 in one pass; 3 stays with its state.
+  EXPECT_TRUE(limiter.Admit(peer(4)).ok());
+  EXPECT_EQ(limiter.tracked_peers(), 2u);
+  EXPECT_TRUE(limiter.Admit(peer(3)).ok());
+  EXPECT_FALSE(limiter.Admit(peer(3)).ok());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -120,6 +121,13 @@ StreamOptions StreamOptionsFor(const v1::ServerConfig& config, const StreamProto
 
 void PrepareProcess() {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Each connection is a descriptor: take what the hard limit allows (up to
+  // kMaxDescriptors) rather than a soft limit of 1024 that a flood exhausts.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < kMaxDescriptors) {
+    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, kMaxDescriptors);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
   const sigset_t set = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
@@ -173,6 +181,7 @@ absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
     builder.AddListeningPort(address, creds, port);
     builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes()));
     builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes()));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
     // A second process on a taken port must fail, not share it.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddChannelArgument(

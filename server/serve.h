@@ -34,6 +34,11 @@ inline constexpr uint32_t kDefaultMaxSessionsPerPeer = 64;
 inline constexpr uint32_t kDefaultStoreWorkers = 4;
 inline constexpr uint32_t kDefaultHandshakeTimeoutSeconds = 5;
 inline constexpr uint32_t kDefaultConnectionIdleSeconds = 300;
+// Streams one connection may hold at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+inline constexpr int kMaxStreamsPerConnection = 256;
+// The descriptor limit PrepareProcess raises the soft limit to, when the hard
+// limit allows.
+inline constexpr uint64_t kMaxDescriptors = 65536;
 // Threads gRPC may use for the synchronous (unary) services of one server.
 inline constexpr int kMaxSyncThreadsPerServer = 8;
 inline constexpr absl::Duration kShutdownGrace = absl::Seconds(10);
@@ -44,7 +49,9 @@ absl::Status PrepareServerConfig(v1::ServerConfig& config);
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it creates
 // later, so that ServeUntilSignal receives them, and turns off Abseil's mutex
 // deadlock detection, which Debian's Abseil build leaves on at run time (a graph
-// update on every lock; it showed in DI profiles). Call first thing in main().
+// update on every lock; it showed in DI profiles), and raises the soft limit on
+// open descriptors to kMaxDescriptors (or the hard limit). Call first thing in
+// main().
 void PrepareProcess();
 
 // Fills a rate limit's defaults and checks it (INVALID_ARGUMENT naming `field`).
