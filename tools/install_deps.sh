@@ -19,6 +19,7 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  libmicrohttpd-dev
   nlohmann-json3-dev
   clang-14
   libclang-rt-14-dev
