@@ -39,8 +39,26 @@ launch() {  # launch BINARY CONFIG PORTS_FILE LOG: starts a service, waits for i
   rm -f "$3"
   "$1" --config "$2" 2>>"$4" &
   LAUNCHED_PID=$!
-  for _ in $(seq 100); do [ -s "$3" ] && break; sleep 0.1; done
+  for _ in $(seq 300); do [ -s "$3" ] && break; sleep 0.1; done
 }
 port_of() {  # port_of PORTS_FILE device|admin
   sed -n "s/^$2=//p" "$1"
+}
+
+# The metrics endpoint (docs/operations.md, "Monitoring"), read with bash alone.
+scrape() {  # scrape PORTS_FILE: prints the service's metrics
+  local port
+  port=$(port_of "$1" metrics)
+  [ -n "$port" ] || return 1
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  cat <&3
+  exec 3<&-
+}
+metric() {  # metric PORTS_FILE SERIES: the value of one series, 0 when absent
+  scrape "$1" | awk -v s="$2" '$1 == s { v = $2 } END { print v + 0 }'
+}
+eventually() {  # eventually COMMAND...: polls the command for up to 20 s
+  for _ in $(seq 200); do "$@" && return 0; sleep 0.1; done
+  return 1
 }

@@ -22,7 +22,7 @@ FLOOD_TCP=${FLOOD_TCP:-5000}
 STEP_DEADLINE=15
 HANDSHAKE_TIMEOUT=3
 MAX_THREADS=64  # docs/server.md: the bound on a service's threads.
-FLOOD_MAX_RSS_MB=${FLOOD_MAX_RSS_MB:-512}
+FLOOD_MAX_RSS_MB=${FLOOD_MAX_RSS_MB:-320}  # docs/server.md: 6,000 sessions fit in it.
 PER_PEER=$((FLOOD_IDLE + FLOOD_STALL))
 SERVER_EXTRA="step_deadline_seconds: $STEP_DEADLINE
   handshake_timeout_seconds: $HANDSHAKE_TIMEOUT

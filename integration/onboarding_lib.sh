@@ -92,7 +92,7 @@ CONFIG
   rm -f "$W/owner.ports"
   "$OWNER" --config "$W/owner.textproto" "$@" 2>>"$W/owner.log" &
   OWNER_PID=$!
-  for _ in $(seq 100); do [ -s "$W/owner.ports" ] && break; sleep 0.1; done
+  for _ in $(seq 300); do [ -s "$W/owner.ports" ] && break; sleep 0.1; done
   if [ "$OWNER_PORT" = 0 ]; then
     # First start: keep the ports, and start again advertising the real one.
     OWNER_PORT=$(port_of "$W/owner.ports" device)

@@ -71,14 +71,17 @@ check "[rv] extended" "$CTL" manufacturer extend "$GUID" --to "$OSTATE/owner.pub
 check "[rv] imported while the rendezvous service is down" "$CTL" owner import "$W/rv.pem" "${O_ADMIN[@]}" "${O_OPS[@]}"
 "$DEVICE" --config "$D.textproto" run > "$W/daemon-rv.log" 2>&1 &
 DAEMON_PID=$!
-sleep 3
-check "[rv] automatic TO0 failed and says why" "$CTL" owner show "$GUID" "${O_ADMIN[@]}" "${O_AUDIT[@]}"
-contains "[rv] the failure is shown" "last error:  TO0 failed"
+to0_failure_shown() {
+  "$CTL" owner show "$GUID" "${O_ADMIN[@]}" "${O_AUDIT[@]}" | grep -q "last error:  TO0 failed"
+}
+check "[rv] automatic TO0 failed and says why" eventually to0_failure_shown
+check "[rv] the owner shows the device" "$CTL" owner show "$GUID" "${O_ADMIN[@]}" "${O_AUDIT[@]}"
 contains "[rv] still imported" "state:       imported"
-check "[rv] the device backs off" grep -q "onboarding failed (attempt 2)" "$W/daemon-rv.log"
+check "[rv] the device backs off" eventually grep -q "onboarding failed (attempt 2)" "$W/daemon-rv.log"
 check "[rv] still its old credential" test "$(device_state "$D.textproto")" = "initialized $GUID "
 start_rendezvous "127.0.0.1:$RV_PORT"
-check "[rv] registered once it is back" wait_for_state "$GUID" registered
+# The device may onboard before a poll sees "registered": either shows TO0 worked.
+check "[rv] registered once it is back" wait_for_state "$GUID" '\(registered\|onboarded\)'
 check "[rv] the device onboards once it is back" wait_for_onboarded_device "$D.textproto"
 check "[rv] the owner lists it onboarded" wait_for_state "$GUID" onboarded
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID"; DAEMON_PID=

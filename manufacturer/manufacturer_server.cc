@@ -45,7 +45,8 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
   m->keys_.device_ca_key = &m->device_ca_->key;
   m->keys_.device_ca_chain = {m->device_ca_->certificate};
   const protocol::DiServerDeps deps{m->store_.get(), &clock, &random, &m->keys_, &*m->catalog_};
-  m->frame_ = server::NewSessionFrame(c.server(), clock);
+  m->telemetry_ = std::make_unique<server::Telemetry>("manufacturer", clock);
+  m->frame_ = server::NewSessionFrame(c.server(), clock, *m->telemetry_);
   m->di_stream_ = std::make_unique<server::StreamKind>(
       *m->frame_, server::StreamOptionsFor(c.server(), DeviceInitializationService::kProtocol));
   m->di_ = std::make_unique<DeviceInitializationService>(deps, *m->di_stream_);
@@ -57,7 +58,7 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
 }
 
 server::Services Manufacturer::services() {
-  return {{di_.get(), support_.get()}, {admin_.get()}};
+  return {{di_.get(), support_.get()}, {admin_.get()}, telemetry_.get()};
 }
 
 }  // namespace custody::manufacturer

@@ -49,6 +49,7 @@ class Manufacturer {
   std::optional<ConfigModelCatalog> catalog_;
   std::unique_ptr<storage::Store> store_;
   protocol::ManufacturerKeys keys_;
+  std::unique_ptr<server::Telemetry> telemetry_;
   std::unique_ptr<server::SessionFrame> frame_;
   std::unique_ptr<server::StreamKind> di_stream_;
   std::unique_ptr<DeviceInitializationService> di_;

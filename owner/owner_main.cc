@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   }
   custody::v1::OwnerConfig config;
   absl::Status status = custody::ReadTextProtoFile(path, &config);
+  if (status.ok()) status = custody::server::ConfigureLogging(config.server());
   if (status.ok()) status = custody::owner::Run(std::move(config));
   if (!status.ok()) {
     std::fprintf(stderr, "owner_server: %s\n", std::string(status.message()).c_str());

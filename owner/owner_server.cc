@@ -180,7 +180,8 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   o->keys_.device_ca_key = &o->device_ca_->key;
   o->keys_.device_ca_chain = {o->device_ca_->certificate};
 
-  o->frame_ = server::NewSessionFrame(c.server(), clock);
+  o->telemetry_ = std::make_unique<server::Telemetry>("owner", clock);
+  o->frame_ = server::NewSessionFrame(c.server(), clock, *o->telemetry_);
   o->to2_limiter_ =
       std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to2_rate_limit()), clock);
   server::RateLimit budget = server::ToRateLimit(c.to2_hello_budget());

@@ -63,7 +63,7 @@ class Owner {
   storage::Store& store() { return *store_; }
   Registrar& registrar() { return *registrar_; }
   const OnboardingTracker& tracker() const { return tracker_; }
-  server::Services services() { return {{service_.get()}, {admin_.get()}}; }
+  server::Services services() { return {{service_.get()}, {admin_.get()}, telemetry_.get()}; }
 
  private:
   Owner() = default;
@@ -76,6 +76,7 @@ class Owner {
   protocol::OwnerKeys keys_;
   protocol::OnboardingPolicy policy_;
   OnboardingTracker tracker_;
+  std::unique_ptr<server::Telemetry> telemetry_;
   std::unique_ptr<server::SessionFrame> frame_;
   std::unique_ptr<server::RateLimiter> to2_limiter_;
   std::unique_ptr<server::RateLimiter> to2_budget_;

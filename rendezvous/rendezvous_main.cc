@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   }
   custody::v1::RendezvousConfig config;
   absl::Status status = custody::ReadTextProtoFile(path, &config);
+  if (status.ok()) status = custody::server::ConfigureLogging(config.server());
   if (status.ok()) status = custody::rendezvous::Run(std::move(config));
   if (!status.ok()) {
     std::fprintf(stderr, "rendezvous_server: %s\n", std::string(status.message()).c_str());

@@ -49,7 +49,8 @@ absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfi
       pki::LoadOrCreateServiceIdentity(dir, server::IdentityOptions(c.server(), "rendezvous"),
                                        clock, random));
   CUSTODY_ASSIGN_OR_RETURN(r->store_, storage::OpenSqliteStore(dir + "/rendezvous.db"));
-  r->frame_ = server::NewSessionFrame(c.server(), clock);
+  r->telemetry_ = std::make_unique<server::Telemetry>("rendezvous", clock);
+  r->frame_ = server::NewSessionFrame(c.server(), clock, *r->telemetry_);
   r->to0_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to0_rate_limit()), clock);
   r->to1_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to1_rate_limit()), clock);
   server::StreamOptions to0 = server::StreamOptionsFor(c.server(), RendezvousService::kTo0);

@@ -41,7 +41,7 @@ class Rendezvous {
   const v1::RendezvousConfig& config() const { return config_; }
   const pki::ServiceIdentity& identity() const { return *identity_; }
   storage::Store& store() { return *store_; }
-  server::Services services() { return {{service_.get()}, {admin_.get()}}; }
+  server::Services services() { return {{service_.get()}, {admin_.get()}, telemetry_.get()}; }
 
   // Deletes every expired registration now; returns how many (the sweeper's step).
   absl::StatusOr<int64_t> SweepExpired();
@@ -54,6 +54,7 @@ class Rendezvous {
   v1::RendezvousConfig config_;
   std::optional<pki::ServiceIdentity> identity_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<server::Telemetry> telemetry_;
   std::unique_ptr<server::SessionFrame> frame_;
   std::unique_ptr<server::RateLimiter> to0_limiter_;
   std::unique_ptr<server::RateLimiter> to1_limiter_;

@@ -22,8 +22,10 @@
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "core/base/version.h"
 #include "server/credentials.h"
 #include "server/listen_address.h"
+#include "server/log.h"
 
 namespace custody::server {
 namespace {
@@ -50,13 +52,29 @@ class WithoutReflection final : public grpc::ServerBuilderOption {
   }
 };
 
+std::vector<NamedAddress> ListenAddressesOf(const v1::ServerConfig& config) {
+  std::vector<NamedAddress> addresses = {
+      {"server.listen_address", config.listen_address()},
+      {"server.admin_listen_address", config.admin_listen_address()}};
+  if (config.metrics_listen_address() != "none" && !config.metrics_listen_address().empty()) {
+    addresses.push_back({"server.metrics_listen_address", config.metrics_listen_address()});
+  }
+  return addresses;
+}
+
 }  // namespace
 
 absl::Status PrepareServerConfig(v1::ServerConfig& config) {
   if (config.state_dir().empty()) return absl::InvalidArgumentError("server.state_dir is required");
-  CUSTODY_RETURN_IF_ERROR(CheckListenAddresses(
-      {{"server.listen_address", config.listen_address()},
-       {"server.admin_listen_address", config.admin_listen_address()}}));
+  if (config.metrics_listen_address().empty()) {
+    config.set_metrics_listen_address(kDefaultMetricsListenAddress);
+  }
+  CUSTODY_RETURN_IF_ERROR(CheckListenAddresses(ListenAddressesOf(config)));
+  if (config.log_format().empty()) config.set_log_format("logfmt");
+  if (config.log_level().empty()) config.set_log_level("info");
+  CUSTODY_RETURN_IF_ERROR(
+      Annotate(ParseLogFormat(config.log_format()).status(), "server.log_format"));
+  CUSTODY_RETURN_IF_ERROR(Annotate(ParseLogLevel(config.log_level()).status(), "server.log_level"));
   if (config.max_message_bytes() == 0) config.set_max_message_bytes(kDefaultMaxMessageBytes);
   if (config.max_message_bytes() > 16 * 1024 * 1024) {
     return absl::InvalidArgumentError("server.max_message_bytes is over 16 MiB");
@@ -100,9 +118,25 @@ absl::Status PrepareServerConfig(v1::ServerConfig& config) {
   return absl::OkStatus();
 }
 
-std::unique_ptr<SessionFrame> NewSessionFrame(const v1::ServerConfig& config, Clock& clock) {
+std::unique_ptr<SessionFrame> NewSessionFrame(const v1::ServerConfig& config, Clock& clock,
+                                              Telemetry& telemetry) {
   return std::make_unique<SessionFrame>(
-      clock, config.store_workers() == 0 ? kDefaultStoreWorkers : config.store_workers());
+      clock, telemetry.metrics(), DefaultLogger(),
+      config.store_workers() == 0 ? kDefaultStoreWorkers : config.store_workers());
+}
+
+absl::Status ConfigureLogging(const v1::ServerConfig& config) {
+  absl::StatusOr<LogFormat> format =
+      ParseLogFormat(config.log_format().empty() ? "logfmt" : config.log_format());
+  if (!format.ok()) return Annotate(format.status(), "server.log_format");
+  absl::StatusOr<LogLevel> level =
+      ParseLogLevel(config.log_level().empty() ? "info" : config.log_level());
+  if (!level.ok()) return Annotate(level.status(), "server.log_level");
+  // Lives until the process ends: threads may log until the last moment.
+  static Logger* const logger = new Logger(SystemClock(), *format, *level);
+  SetDefaultLogger(logger);
+  RouteGrpcLogs(logger);
+  return absl::OkStatus();
 }
 
 StreamOptions StreamOptionsFor(const v1::ServerConfig& config, const StreamProtocol& protocol) {
@@ -198,12 +232,15 @@ absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
     quota.SetMaxThreads(kMaxSyncThreadsPerServer);
     builder.SetResourceQuota(quota);
     if (!reflection) builder.SetOption(std::make_unique<WithoutReflection>());
+    if (services.telemetry != nullptr) {
+      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+      creators.push_back(services.telemetry->calls().NewFactory());
+      builder.experimental().SetInterceptorCreators(std::move(creators));
+    }
     for (grpc::Service* service : list) builder.RegisterService(service);
     return builder.BuildAndStart();
   };
-  CUSTODY_RETURN_IF_ERROR(CheckListenAddresses(
-      {{"server.listen_address", config.listen_address()},
-       {"server.admin_listen_address", config.admin_listen_address()}}));
+  CUSTODY_RETURN_IF_ERROR(CheckListenAddresses(ListenAddressesOf(config)));
   CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> device_creds,
                            DeviceFacingCredentials(identity));
   CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> admin_creds,
@@ -224,6 +261,17 @@ absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
         "server.admin_listen_address: cannot listen on ", config.admin_listen_address(),
         " (is another process using the port?)"));
   }
+  const std::string& metrics_address = config.metrics_listen_address();
+  if (services.telemetry != nullptr && !metrics_address.empty() && metrics_address != "none") {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
+        MetricsHttpServer::Start(metrics_address, services.telemetry->metrics());
+    if (!metrics.ok()) {
+      running.Shutdown(absl::ZeroDuration());
+      return Annotate(metrics.status(), "server.metrics_listen_address");
+    }
+    running.metrics = *std::move(metrics);
+    running.metrics_port = running.metrics->port();
+  }
   return running;
 }
 
@@ -233,19 +281,23 @@ void RunningServers::Shutdown(absl::Duration grace) {
   if (admin != nullptr) admin->Shutdown(deadline);
   if (device != nullptr) device->Wait();
   if (admin != nullptr) admin->Wait();
+  metrics.reset();
 }
 
 absl::Status ServeUntilSignal(const v1::ServerConfig& config,
                               const pki::ServiceIdentity& identity, const Services& services) {
   PrepareProcess();
   CUSTODY_ASSIGN_OR_RETURN(RunningServers running, StartServers(config, identity, services));
-  std::fprintf(stderr, "custody: serving devices on port %d, admin on port %d\n",
-               running.device_port, running.admin_port);
+  DefaultLogger().Info("serving", {{"device_port", running.device_port},
+                                   {"admin_port", running.admin_port},
+                                   {"metrics_port", running.metrics_port},
+                                   {"version", kVersion},
+                                   {"build_type", BuildType()}});
   if (!config.ports_file().empty()) {
-    absl::Status written = WriteFileAtomically(
-        config.ports_file(),
-        absl::StrCat("device=", running.device_port, "\nadmin=", running.admin_port, "\n"),
-        0644);
+    std::string ports =
+        absl::StrCat("device=", running.device_port, "\nadmin=", running.admin_port, "\n");
+    if (running.metrics != nullptr) absl::StrAppend(&ports, "metrics=", running.metrics_port, "\n");
+    absl::Status written = WriteFileAtomically(config.ports_file(), ports, 0644);
     if (!written.ok()) {
       running.Shutdown(absl::ZeroDuration());
       return written;
@@ -255,8 +307,8 @@ absl::Status ServeUntilSignal(const v1::ServerConfig& config,
   const sigset_t set = TerminationSignals();
   int signal_number = 0;
   sigwait(&set, &signal_number);
-  std::fprintf(stderr, "custody: signal %d, shutting down (grace %lld s)\n", signal_number,
-               static_cast<long long>(absl::ToInt64Seconds(kShutdownGrace)));
+  DefaultLogger().Info("shutting down", {{"signal", signal_number},
+                                         {"grace_s", absl::ToInt64Seconds(kShutdownGrace)}});
   running.Shutdown(kShutdownGrace);
   return absl::OkStatus();
 }

@@ -23,12 +23,15 @@
 #include "grpcpp/server.h"
 #include "grpcpp/impl/service_type.h"
 #include "server/rate_limiter.h"
+#include "server/metrics_http.h"
 #include "server/session_frame.h"
+#include "server/telemetry.h"
 
 namespace custody::server {
 
 inline constexpr uint32_t kDefaultMaxMessageBytes = 64 * 1024;
 inline constexpr uint32_t kDefaultStepDeadlineSeconds = 30;
+inline constexpr char kDefaultMetricsListenAddress[] = "127.0.0.1:0";
 inline constexpr uint32_t kDefaultMaxSessions = 4096;
 inline constexpr uint32_t kDefaultMaxSessionsPerPeer = 64;
 inline constexpr uint32_t kDefaultStoreWorkers = 4;
@@ -59,8 +62,15 @@ absl::Status PrepareRateLimit(v1::RateLimitConfig& limit, double per_second, uin
                               absl::string_view field);
 RateLimit ToRateLimit(const v1::RateLimitConfig& config);
 
-// The session frame a service's streams share, sized by `config`.
-std::unique_ptr<SessionFrame> NewSessionFrame(const v1::ServerConfig& config, Clock& clock);
+// The session frame a service's streams share, sized by `config`, reporting to
+// `telemetry` and logging through DefaultLogger().
+std::unique_ptr<SessionFrame> NewSessionFrame(const v1::ServerConfig& config, Clock& clock,
+                                              Telemetry& telemetry);
+
+// Makes the default logger the one `config` asks for (format and level) and
+// routes gRPC's own lines through it. INVALID_ARGUMENT naming the field. Call
+// once, at start, before other threads log.
+absl::Status ConfigureLogging(const v1::ServerConfig& config);
 
 // The options of one stream kind: `protocol`, with the step deadline and the
 // session caps of `config`.
@@ -73,14 +83,19 @@ pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,
 struct Services {
   std::vector<grpc::Service*> device;
   std::vector<grpc::Service*> admin;
+  // Per-call metrics on both servers, and the metrics endpoint's registry.
+  Telemetry* telemetry = nullptr;
 };
 
 // Both servers, started.
 struct RunningServers {
   std::unique_ptr<grpc::Server> device;
   std::unique_ptr<grpc::Server> admin;
+  // Absent when server.metrics_listen_address is "none" or there is no telemetry.
+  std::unique_ptr<MetricsHttpServer> metrics;
   int device_port = 0;
   int admin_port = 0;
+  int metrics_port = 0;
   // Stops accepting calls, gives in-flight ones `grace`, then cancels them.
   void Shutdown(absl::Duration grace);
 };

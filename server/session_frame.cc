@@ -2,7 +2,6 @@
 
 #include <openssl/rand.h>
 
-#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -21,15 +20,54 @@ uint32_t RandomPrefix() {
 
 }  // namespace
 
-SessionFrame::SessionFrame(Clock& clock, size_t workers)
-    : clock_(clock), id_prefix_(RandomPrefix()), timer_(clock), pool_(workers) {}
+SessionFrame::SessionFrame(Clock& clock, MetricsRegistry& metrics, Logger& logger,
+                           size_t workers)
+    : clock_(clock),
+      logger_(logger),
+      sessions_(metrics.AddCounter("custody_sessions_total",
+                                   "Protocol sessions (DI, TO0, TO1, TO2) that ended, by outcome.",
+                                   {"protocol", "outcome"})),
+      refusals_(metrics.AddCounter(
+          "custody_session_refusals_total",
+          "Protocol sessions refused, by the check that refused them (the session caps and the "
+          "rate limit included).",
+          {"protocol", "check"})),
+      in_flight_(metrics.AddGauge("custody_sessions_in_flight",
+                                  "Protocol sessions admitted and not yet ended.", {"protocol"})),
+      durations_(metrics.AddHistogram(
+          "custody_session_duration_seconds",
+          "How long admitted protocol sessions lasted, from admission to their end.",
+          {"protocol"}, {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})),
+      id_prefix_(RandomPrefix()),
+      timer_(clock),
+      pool_(workers) {
+  metrics.AddCallbackGauge("custody_store_steps_queued",
+                           "Session steps that touch the store, waiting for a worker.",
+                           [this] { return static_cast<double>(pool_.queued()); });
+}
 
 std::string SessionFrame::NewSessionId() {
   return absl::StrFormat("%08x-%x", id_prefix_, next_id_.fetch_add(1, std::memory_order_relaxed));
 }
 
 StreamKind::StreamKind(SessionFrame& frame, StreamOptions options)
-    : frame_(frame), options_(std::move(options)), admission_(options_.protocol.name, options_.caps) {}
+    : frame_(frame),
+      options_(std::move(options)),
+      admission_(options_.protocol.name, options_.caps),
+      completed_(frame.sessions_.With({options_.protocol.name, "completed"})),
+      refused_(frame.sessions_.With({options_.protocol.name, "refused"})),
+      in_flight_(frame.in_flight_.With({options_.protocol.name})),
+      duration_(frame.durations_.With({options_.protocol.name})) {}
+
+void StreamKind::Count(const std::string& check, bool admitted, absl::Duration duration) {
+  if (check.empty()) {
+    completed_.Increment();
+  } else {
+    refused_.Increment();
+    frame_.refusals_.With({options_.protocol.name, check}).Increment();
+  }
+  if (admitted) duration_.Observe(absl::ToDoubleSeconds(duration));
+}
 
 absl::Status ParseStreamMessage(const grpc::ByteBuffer& in, const StreamProtocol& protocol,
                                 google::protobuf::Message* out) {
@@ -78,11 +116,11 @@ void SessionReactorBase::Start() {
   if (options.rate_limit != nullptr) admitted = options.rate_limit->Admit(context_->peer());
   if (admitted.ok()) admitted = kind_.admission().Enter(peer_key_);
   if (!admitted.ok()) {
-    kind_.refused_.fetch_add(1, std::memory_order_relaxed);
     End(ToGrpcStatus(admitted));
     return;
   }
   admitted_ = true;
+  kind_.in_flight_.Add(1);
   session_id_ = kind_.frame().NewSessionId();
   timer_id_ = kind_.frame().timer().Add(this);
   absl::MutexLock lock(&mu_);
@@ -204,8 +242,17 @@ void SessionReactorBase::End(const grpc::Status& status) {
 }
 
 void SessionReactorBase::Finished(const grpc::Status& status) {
-  if (admitted_) {
-    (status.ok() ? kind_.completed_ : kind_.refused_).fetch_add(1, std::memory_order_relaxed);
+  const absl::Duration duration = kind_.frame().clock().MonotonicNow() - started_;
+  const std::string check = status.ok() ? "" : ErrorDetailOf(status).check();
+  kind_.Count(status.ok() || !check.empty() ? check : "unnamed", admitted_, duration);
+  if (!status.ok() && !admitted_) {
+    // Refused before any message: one debug line (a flood must not flood the
+    // log); the refusal counter shows the rate.
+    kind_.frame().logger().Debug(
+        "session refused", {{"protocol", kind_.options().protocol.name},
+                            {"peer", context_->peer()},
+                            {"check", check},
+                            {"code", static_cast<int>(status.error_code())}});
   }
   Finish(status);
 }
@@ -214,20 +261,32 @@ void SessionReactorBase::OnDone() {
   if (admitted_) {
     kind_.frame().timer().Remove(timer_id_);
     kind_.admission().Leave(peer_key_);
+    kind_.in_flight_.Add(-1);
     grpc::Status outcome;
     {
       absl::MutexLock lock(&mu_);
       outcome = outcome_;
     }
+    // Every admitted session is one line: completed at info, refused at warning.
     const double ms =
         absl::ToDoubleMilliseconds(kind_.frame().clock().MonotonicNow() - started_);
-    const std::string check = ErrorDetailOf(outcome).check();
     const std::string detail = Describe();
-    std::fprintf(stderr, "%s session=%s peer=%s outcome=%s%s%s duration_ms=%.1f%s%s\n",
-                 std::string(kind_.options().protocol.name).c_str(), session_id_.c_str(),
-                 context_->peer().c_str(),
-                 outcome.ok() ? "ok" : "refused", check.empty() ? "" : " check=",
-                 check.c_str(), ms, detail.empty() ? "" : " ", detail.c_str());
+    const absl::string_view protocol = kind_.options().protocol.name;
+    if (outcome.ok()) {
+      kind_.frame().logger().Info(
+          "session completed",
+          {{"session", session_id_}, {"protocol", protocol}, {"peer", context_->peer()},
+           {"duration_ms", absl::StrFormat("%.1f", ms)}, {"detail", detail}});
+    } else {
+      kind_.frame().logger().Warning(
+          "session refused",
+          {{"session", session_id_}, {"protocol", protocol}, {"peer", context_->peer()},
+           {"check", ErrorDetailOf(outcome).check()},
+           {"code", static_cast<int>(outcome.error_code())},
+           {"last_message", protocol::MessageTypeName(previous_)},
+           {"duration_ms", absl::StrFormat("%.1f", ms)}, {"error", outcome.error_message()},
+           {"detail", detail}});
+    }
   }
   delete this;
 }

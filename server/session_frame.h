@@ -55,6 +55,8 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "server/admission.h"
+#include "server/log.h"
+#include "server/metrics.h"
 #include "server/rate_limiter.h"
 #include "server/step_timer.h"
 #include "server/worker_pool.h"
@@ -86,22 +88,40 @@ struct StreamOptions {
 // What every stream kind of a process shares: the step timer, the worker pool
 // and the session ids. Thread-safe; must outlive the gRPC servers that use it
 // (shut them down first).
+//
+// Its metrics (docs/operations.md, "Monitoring"), labelled by protocol:
+//   custody_sessions_total{protocol,outcome}        completed | refused
+//   custody_session_refusals_total{protocol,check}  every refusal by its check,
+//                                                   the caps and rate limit too
+//   custody_sessions_in_flight{protocol}
+//   custody_session_duration_seconds{protocol}      admitted sessions
+//   custody_store_steps_queued                      steps waiting for a worker
 class SessionFrame {
  public:
   static constexpr size_t kDefaultWorkers = 4;
 
-  SessionFrame(Clock& clock, size_t workers = kDefaultWorkers);
+  // `metrics` and `logger` must outlive the frame.
+  SessionFrame(Clock& clock, MetricsRegistry& metrics, Logger& logger,
+               size_t workers = kDefaultWorkers);
   SessionFrame(const SessionFrame&) = delete;
   SessionFrame& operator=(const SessionFrame&) = delete;
 
   Clock& clock() { return clock_; }
   StepTimer& timer() { return timer_; }
   WorkerPool& pool() { return pool_; }
+  Logger& logger() { return logger_; }
   // A process-unique session id for log lines ("5f1c09a2-17").
   std::string NewSessionId();
 
  private:
+  friend class StreamKind;
+  friend class SessionReactorBase;
   Clock& clock_;
+  Logger& logger_;
+  CounterFamily& sessions_;
+  CounterFamily& refusals_;
+  GaugeFamily& in_flight_;
+  HistogramFamily& durations_;
   const uint32_t id_prefix_;
   std::atomic<uint64_t> next_id_{1};
   StepTimer timer_;
@@ -121,8 +141,8 @@ class StreamKind {
   Admission& admission() { return admission_; }
 
   // Sessions that ended, by outcome.
-  uint64_t completed() const { return completed_.load(); }
-  uint64_t refused() const { return refused_.load(); }
+  uint64_t completed() const { return static_cast<uint64_t>(completed_.value()); }
+  uint64_t refused() const { return static_cast<uint64_t>(refused_.value()); }
 
   // Builds the reactor for one stream (what a WithRawCallbackMethod_* method
   // returns). `describe`, when set, gives extra log fields for the session's
@@ -133,11 +153,16 @@ class StreamKind {
 
  private:
   friend class SessionReactorBase;
+  // Counts a session's end: `check` empty for a completed one.
+  void Count(const std::string& check, bool admitted, absl::Duration duration);
+
   SessionFrame& frame_;
   const StreamOptions options_;
   Admission admission_;
-  std::atomic<uint64_t> completed_{0};
-  std::atomic<uint64_t> refused_{0};
+  Counter& completed_;
+  Counter& refused_;
+  Gauge& in_flight_;
+  Histogram& duration_;
 };
 
 // Parses one received message as `protocol` bounds it (the `<name>.format`
