@@ -11,7 +11,6 @@
 #include "core/base/fake_clock.h"
 #include "core/base/fake_random.h"
 #include "core/base/hex.h"
-#include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/crypto/hash.h"
 #include "core/crypto/signed_payload.h"
@@ -88,7 +87,7 @@ class RendezvousTest : public testing::Test {
     options.now = kNow;
     options.owners = 2;
     set_ = std::make_unique<voucher::SampleVoucherSet>(
-        *voucher::MakeSampleVoucherSet(options, SystemRandom()));
+        *voucher::MakeSampleVoucherSet(options, voucher_random_));
     guid_ = GuidOf(set_->stages[0]);
   }
 
@@ -182,7 +181,11 @@ class RendezvousTest : public testing::Test {
   std::string path_;
   std::unique_ptr<storage::Store> store_;
   FakeClock clock_{kNow};
+  // The rendezvous service's nonces.
   DeterministicRandom random_{7};
+  // The sample vouchers' side (manufacturer and device): certificate serials, the
+  // device secret and the GUID.
+  DeterministicRandom voucher_random_{8};
   std::unique_ptr<voucher::SampleVoucherSet> set_;
   std::string guid_;
 };
@@ -264,7 +267,8 @@ TEST_F(RendezvousTest, TheOwnerRemovesItsRegistration) {
 TEST_F(RendezvousTest, AnUntrustedManufacturerIsRefusedAtHello) {
   voucher::SampleOptions options;
   options.now = kNow;
-  Trust(voucher::MakeSampleVoucherSet(options, SystemRandom())
+  DeterministicRandom someone_else{9};
+  Trust(voucher::MakeSampleVoucherSet(options, someone_else)
             ->manufacturer_key.public_key());  // Someone else.
   const std::string before = Dump();
   To0ServerSession server(To0Deps(), "peer");
@@ -646,7 +650,8 @@ TEST_F(DeviceChecksTest, AVoucherForAnotherDeviceIsRefused) {
   ExpectCheck(RunWithRedirect([](DeviceChecksTest&, v1::To1RvRedirect& r) {
                 voucher::SampleOptions options;
                 options.now = kNow;
-                r.set_voucher(voucher::MakeSampleVoucherSet(options, SystemRandom())
+                DeterministicRandom another_device{10};
+                r.set_voucher(voucher::MakeSampleVoucherSet(options, another_device)
                                   ->stages.back()
                                   .SerializeAsString());
               }),

@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/fake_clock.h"
+#include "core/base/fake_random.h"
 #include "core/base/hex.h"
-#include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/crypto/hmac.h"
 #include "core/crypto/signed_payload.h"
@@ -111,7 +111,7 @@ class To2Test : public testing::Test {
     ca_key_.emplace(*crypto::EcPrivateKey::Generate(crypto::Curve::kP256));
     ca_.emplace(*crypto::CreateSelfSignedCa(*ca_key_, {"Owner device CA", "Example Owner", ""},
                                             kNow - absl::Hours(1), kNow + absl::Hours(24 * 3650),
-                                            SystemRandom()));
+                                            owner_random_));
     keys_.voucher_keys = {&set_->owner_keys.back()};
     keys_.device_ca_key = &*ca_key_;
     keys_.device_ca_chain = {*ca_};
@@ -128,13 +128,13 @@ class To2Test : public testing::Test {
     }).ok());
   }
 
-  static std::unique_ptr<voucher::SampleVoucherSet> MakeSet(const std::string& serial = "SN-0001") {
+  std::unique_ptr<voucher::SampleVoucherSet> MakeSet(const std::string& serial = "SN-0001") {
     voucher::SampleOptions options;
     options.now = kNow;
     options.owners = 2;
     options.serial = serial;
     return std::make_unique<voucher::SampleVoucherSet>(
-        *voucher::MakeSampleVoucherSet(options, SystemRandom()));
+        *voucher::MakeSampleVoucherSet(options, sample_random_));
   }
 
   std::string Guid() const {
@@ -170,11 +170,11 @@ class To2Test : public testing::Test {
     inputs.manufacturer_key = set_->manufacturer_key.public_key();
     inputs.software_version = "1.4.2";
     inputs.clock = &clock_;
-    inputs.random = &SystemRandom();
+    inputs.random = &device_random_;
     return inputs;
   }
 
-  To2ServerDeps Deps() { return {store_.get(), &clock_, &SystemRandom(), &keys_, &policy_}; }
+  To2ServerDeps Deps() { return {store_.get(), &clock_, &owner_random_, &keys_, &policy_}; }
 
   // Everything TO2 may write, as one comparable string.
   std::string Dump() {
@@ -209,8 +209,9 @@ class To2Test : public testing::Test {
   }
 
   // Runs a session that must be refused by `side` ("device" or "owner") with
-  // `check`, and asserts that the owner's store did not change.
-  void ExpectRefused(const std::string& side, const std::string& check, const Relay& relay = {},
+  // `code` and `check`, and asserts that the owner's store did not change.
+  void ExpectRefused(const std::string& side, absl::StatusCode code, const std::string& check,
+                     const Relay& relay = {},
                      std::optional<To2DeviceInputs> inputs = std::nullopt) {
     const std::string before = Dump();
     To2ClientSession device(inputs.has_value() ? *std::move(inputs) : Inputs());
@@ -220,6 +221,7 @@ class To2Test : public testing::Test {
     const absl::Status& other = side == "device" ? outcome.owner : outcome.device;
     EXPECT_FALSE(refusal.ok()) << side << " accepted";
     EXPECT_TRUE(other.ok()) << other;
+    EXPECT_EQ(refusal.code(), code) << refusal;
     EXPECT_EQ(FailedCheck(refusal), check) << refusal;
     EXPECT_FALSE(device.done());
     EXPECT_FALSE(owner.done());
@@ -227,6 +229,11 @@ class To2Test : public testing::Test {
   }
 
   FakeClock clock_{kNow};
+  // Independent sources for each party: the device's nonces, the owner's nonces,
+  // GUIDs and certificate serials, and the sample vouchers' (manufacturer's).
+  DeterministicRandom device_random_{21};
+  DeterministicRandom owner_random_{22};
+  DeterministicRandom sample_random_{23};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<voucher::SampleVoucherSet> set_;
   std::optional<crypto::EcPrivateKey> ca_key_;
@@ -324,7 +331,8 @@ TEST_F(To2Test, TheNewCredentialOnboardsWithTheReplacementVoucherAtTheNextOwner)
   inputs.header_bytes = result.replacement_header;
   inputs.hmac_secret = &result.new_hmac_secret;
   To2ClientSession again(std::move(inputs));
-  To2ServerSession buyer_owner({buyer_store.get(), &clock_, &SystemRandom(), &buyer_keys, &policy_});
+  DeterministicRandom buyer_random{24};
+  To2ServerSession buyer_owner({buyer_store.get(), &clock_, &buyer_random, &buyer_keys, &policy_});
   Outcome outcome = Exchange(again, buyer_owner);
   EXPECT_TRUE(outcome.device.ok()) << outcome.device;
   EXPECT_TRUE(outcome.owner.ok()) << outcome.owner;
@@ -339,7 +347,7 @@ TEST_F(To2Test, TamperedEntryIsRefusedByTheDevice) {
       entry->back() ^= 0x01;  // The last byte of the entry's signature.
     }
   };
-  ExpectRefused("device", "voucher.entry_signature", relay);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "voucher.entry_signature", relay);
 }
 
 TEST_F(To2Test, VoucherForAnotherDeviceIsRefusedByTheDevice) {
@@ -349,7 +357,7 @@ TEST_F(To2Test, VoucherForAnotherDeviceIsRefusedByTheDevice) {
   std::string guid = Guid();
   store_ = *storage::OpenSqliteStore(absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-other.db"));
   Import(other->stages.back(), guid);
-  ExpectRefused("device", "to2.voucher_header");
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.voucher_header");
 }
 
 TEST_F(To2Test, WrongHeaderHmacIsRefusedByTheDevice) {
@@ -357,7 +365,7 @@ TEST_F(To2Test, WrongHeaderHmacIsRefusedByTheDevice) {
   forged.mutable_header_hmac()->mutable_value()->front() ^= 0x01;
   store_ = *storage::OpenSqliteStore(absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-hmac.db"));
   Import(forged);
-  ExpectRefused("device", "to2.header_hmac");
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.header_hmac");
 }
 
 TEST_F(To2Test, OwnerSignatureOverAStaleNonceIsRefusedByTheDevice) {
@@ -378,7 +386,7 @@ TEST_F(To2Test, OwnerSignatureOverAStaleNonceIsRefusedByTheDevice) {
   relay.to_device = [&](int index, v1::To2Response& response) {
     if (index == 0) response = stale;
   };
-  ExpectRefused("device", "to2.nonce", relay);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.nonce", relay);
 }
 
 TEST_F(To2Test, ReplayedSealedMessagesAreRefusedByEitherSide) {
@@ -389,7 +397,7 @@ TEST_F(To2Test, ReplayedSealedMessagesAreRefusedByEitherSide) {
     if (index == 4) first_sealed = request;
     if (index == 5) request = first_sealed;
   };
-  ExpectRefused("owner", "to2.sealed", to_owner);
+  ExpectRefused("owner", absl::StatusCode::kUnauthenticated, "to2.sealed", to_owner);
   // Owner -> device: SetupDevice (exchange 3) sent again at 4.
   v1::To2Response setup;
   Relay to_device;
@@ -397,7 +405,7 @@ TEST_F(To2Test, ReplayedSealedMessagesAreRefusedByEitherSide) {
     if (index == 3) setup = response;
     if (index == 4) response = setup;
   };
-  ExpectRefused("device", "to2.sealed", to_device);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.sealed", to_device);
   // A sealed message reflected back to its sender does not open either.
   Relay reflect;
   v1::To2Request own;
@@ -407,7 +415,7 @@ TEST_F(To2Test, ReplayedSealedMessagesAreRefusedByEitherSide) {
   reflect.to_device = [&](int index, v1::To2Response& response) {
     if (index == 4) response.mutable_sealed()->set_ciphertext(own.sealed().ciphertext());
   };
-  ExpectRefused("device", "to2.sealed", reflect);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.sealed", reflect);
 }
 
 TEST_F(To2Test, AlteredSealedMessageIsRefused) {
@@ -415,7 +423,7 @@ TEST_F(To2Test, AlteredSealedMessageIsRefused) {
   relay.to_owner = [](int index, v1::To2Request& request) {
     if (index == 5) request.mutable_sealed()->mutable_ciphertext()->front() ^= 0x80;
   };
-  ExpectRefused("owner", "to2.sealed", relay);
+  ExpectRefused("owner", absl::StatusCode::kUnauthenticated, "to2.sealed", relay);
 }
 
 TEST_F(To2Test, MessagesAfterTheEndAreRefusedByBothSides) {
@@ -429,8 +437,12 @@ TEST_F(To2Test, MessagesAfterTheEndAreRefusedByBothSides) {
   ASSERT_TRUE(Exchange(device, owner, relay).device.ok());
   ASSERT_TRUE(owner.done());
   const std::string before = Dump();
-  EXPECT_EQ(FailedCheck(owner.Handle(last_request).status()), "to2.session_over");
-  EXPECT_EQ(FailedCheck(device.Handle(last_response).status()), "to2.session_over");
+  absl::Status owner_refusal = owner.Handle(last_request).status();
+  EXPECT_EQ(owner_refusal.code(), absl::StatusCode::kFailedPrecondition) << owner_refusal;
+  EXPECT_EQ(FailedCheck(owner_refusal), "to2.session_over") << owner_refusal;
+  absl::Status device_refusal = device.Handle(last_response).status();
+  EXPECT_EQ(device_refusal.code(), absl::StatusCode::kFailedPrecondition) << device_refusal;
+  EXPECT_EQ(FailedCheck(device_refusal), "to2.session_over") << device_refusal;
   EXPECT_EQ(Dump(), before);
 }
 
@@ -438,7 +450,8 @@ TEST_F(To2Test, DeviceSignatureByTheWrongKeyIsRefusedByTheOwner) {
   crypto::EcPrivateKey impostor = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
   To2DeviceInputs inputs = Inputs();
   inputs.attestation_key = &impostor;
-  ExpectRefused("owner", "to2.device_signature", {}, std::move(inputs));
+  ExpectRefused("owner", absl::StatusCode::kUnauthenticated, "to2.device_signature", {},
+                std::move(inputs));
 }
 
 TEST_F(To2Test, SuiteDowngradesAreRefused) {
@@ -455,7 +468,7 @@ TEST_F(To2Test, SuiteDowngradesAreRefused) {
     hello.add_suites(v1::TO2_SUITE_ECDH_P256_AES256GCM);
     request.mutable_hello_device()->set_payload(hello.SerializeAsString());
   };
-  ExpectRefused("device", "to2.hello_hash", strip, inputs);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.hello_hash", strip, inputs);
 
   // An owner that picks a suite the device did not offer.
   const crypto::EcPrivateKey& owner_key = set_->owner_keys.back();
@@ -470,21 +483,21 @@ TEST_F(To2Test, SuiteDowngradesAreRefused) {
   };
   To2DeviceInputs p256_only = Inputs();
   p256_only.suites = {v1::TO2_SUITE_ECDH_P256_AES256GCM};
-  ExpectRefused("device", "to2.suite", pick, p256_only);
+  ExpectRefused("device", absl::StatusCode::kInvalidArgument, "to2.suite", pick, p256_only);
 
   // No suite in common.
   policy_.suites = {v1::TO2_SUITE_ECDH_P384_AES256GCM};
-  ExpectRefused("owner", "to2.suite", {}, p256_only);
+  ExpectRefused("owner", absl::StatusCode::kInvalidArgument, "to2.suite", {}, p256_only);
 }
 
 TEST_F(To2Test, UnknownGuidAndForeignVoucherAreRefusedByTheOwner) {
   To2DeviceInputs inputs = Inputs();
   inputs.guid = std::string(16, '\x42');
-  ExpectRefused("owner", "to2.unknown_guid", {}, inputs);
+  ExpectRefused("owner", absl::StatusCode::kNotFound, "to2.unknown_guid", {}, inputs);
   // The owner no longer holds the key the voucher names.
   crypto::EcPrivateKey other = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
   keys_.voucher_keys = {&other};
-  ExpectRefused("owner", "to2.not_owner");
+  ExpectRefused("owner", absl::StatusCode::kPermissionDenied, "to2.not_owner");
 }
 
 TEST_F(To2Test, OutOfOrderAndMalformedMessagesAreRefusedByTheOwner) {
@@ -495,22 +508,22 @@ TEST_F(To2Test, OutOfOrderAndMalformedMessagesAreRefusedByTheOwner) {
       request.mutable_prove_device();
     }
   };
-  ExpectRefused("owner", "to2.unexpected_message", early);
+  ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.unexpected_message", early);
   Relay skip;
   skip.to_owner = [](int index, v1::To2Request& request) {
     if (index == 1) request.mutable_get_ov_next_entry()->set_entry_number(1);
   };
-  ExpectRefused("owner", "to2.entry_number", skip);
+  ExpectRefused("owner", absl::StatusCode::kInvalidArgument, "to2.entry_number", skip);
   Relay garbage;
   garbage.to_owner = [](int index, v1::To2Request& request) {
     if (index == 0) request.mutable_hello_device()->set_payload("\xff\xff\xff");
   };
-  ExpectRefused("owner", "to2.format", garbage);
+  ExpectRefused("owner", absl::StatusCode::kInvalidArgument, "to2.format", garbage);
   Relay clear;
   clear.to_owner = [](int index, v1::To2Request& request) {
     if (index == 4) request.mutable_get_ov_next_entry()->set_entry_number(0);
   };
-  ExpectRefused("owner", "to2.unexpected_message", clear);
+  ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.unexpected_message", clear);
 }
 
 TEST_F(To2Test, ALostDone2LeavesTheOldCredentialWorking) {
@@ -545,7 +558,8 @@ TEST_F(To2Test, AnOnboardedCredentialIsNotOnboardedAgainHere) {
   inputs.guid = result.header.guid().value();
   inputs.header_bytes = result.replacement_header;
   inputs.hmac_secret = &result.new_hmac_secret;
-  ExpectRefused("owner", "to2.already_onboarded", {}, std::move(inputs));
+  ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.already_onboarded", {},
+                std::move(inputs));
 }
 
 TEST_F(To2Test, TwoConcurrentSessionsCommitOnce) {
@@ -660,7 +674,7 @@ TEST_F(To2Test, SettingsOverTheLimitTogetherAreTheOwnersFault) {
     if (!st.ok()) return st;
     return tx.settings().Put(DeviceSettingsScope(Guid()), device_settings.SerializeAsString());
   }).ok());
-  ExpectRefused("owner", "to2.owner");
+  ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.owner");
 }
 
 TEST_F(To2Test, OversizedAndRepeatedHelloFieldsAreRefused) {
@@ -672,7 +686,7 @@ TEST_F(To2Test, OversizedAndRepeatedHelloFieldsAreRefused) {
     hello.add_suites(hello.suites(0));
     request.mutable_hello_device()->set_payload(hello.SerializeAsString());
   };
-  ExpectRefused("owner", "to2.suite", repeat);
+  ExpectRefused("owner", absl::StatusCode::kInvalidArgument, "to2.suite", repeat);
   const std::string before = Dump();
   To2ServerSession owner(Deps());
   v1::To2Request big;
