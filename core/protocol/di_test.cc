@@ -103,9 +103,9 @@ class DiTest : public testing::Test {
     record.security_updates_until = "2031-12-31";
     record.signed_declaration = signed_declaration.SerializeAsString();
     record.declared_at = kNow;
-    ASSERT_TRUE(store_
-                    ->Transact([&](storage::Transaction& tx) { return tx.support().Insert(record); })
-                    .ok());
+    ASSERT_TRUE(
+        store_->Transact([&](storage::Transaction& tx) { return tx.support().Insert(record); })
+            .ok());
   }
 
   DiServerDeps Deps() { return DiServerDeps{store_.get(), &clock_, &random_, &keys_, &catalog_}; }
@@ -294,11 +294,10 @@ INSTANTIATE_TEST_SUITE_P(
                    },
                    C::kFailedPrecondition, "di.unexpected_message",
                    "expected DI.AppStart, got DI.SetHMAC"},
-        ServerCase{"EmptyMessage",
-                   [](DiTest*, DiClientSession&) {
-                     return std::vector<v1::DiRequest>{v1::DiRequest()};
-                   },
-                   C::kFailedPrecondition, "di.unexpected_message", "got an empty message"},
+        ServerCase{
+            "EmptyMessage",
+            [](DiTest*, DiClientSession&) { return std::vector<v1::DiRequest>{v1::DiRequest()}; },
+            C::kFailedPrecondition, "di.unexpected_message", "got an empty message"},
         ServerCase{"AppStartTwice",
                    [](DiTest*, DiClientSession& c) {
                      v1::DiRequest start = *c.Start();
@@ -308,8 +307,9 @@ INSTANTIATE_TEST_SUITE_P(
                    "expected DI.SetHMAC, got DI.AppStart", 1},
         ServerCase{"UnknownModel",
                    [](DiTest*, DiClientSession& c) {
-                     return std::vector<v1::DiRequest>{AppStartWith(
-                         c, [](v1::DiAppStart& a) { a.mutable_device_info()->set_model("gw-999"); })};
+                     return std::vector<v1::DiRequest>{AppStartWith(c, [](v1::DiAppStart& a) {
+                       a.mutable_device_info()->set_model("gw-999");
+                     })};
                    },
                    C::kNotFound, "di.model", "\"gw-999\" is not configured"},
         ServerCase{"NoSerial",

@@ -53,15 +53,21 @@ class OwnerVouchersTest : public testing::Test {
 
   std::string Dump() {
     std::string out;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::StatusOr<storage::OwnedDevicePage> page = tx.owned_devices().List("", 100);
-      if (!page.ok()) return page.status();
-      for (const auto& r : page->records) absl::StrAppend(&out, HexEncode(r.guid), r.revision, "\n");
-      absl::StatusOr<std::vector<storage::AuditEvent>> audit = tx.audit().List(0, 100);
-      if (!audit.ok()) return audit.status();
-      for (const auto& e : *audit) absl::StrAppend(&out, e.action, " ", e.target, "\n");
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                      absl::StatusOr<storage::OwnedDevicePage> page =
+                          tx.owned_devices().List("", 100);
+                      if (!page.ok()) return page.status();
+                      for (const auto& r : page->records)
+                        absl::StrAppend(&out, HexEncode(r.guid), r.revision, "\n");
+                      absl::StatusOr<std::vector<storage::AuditEvent>> audit =
+                          tx.audit().List(0, 100);
+                      if (!audit.ok()) return audit.status();
+                      for (const auto& e : *audit)
+                        absl::StrAppend(&out, e.action, " ", e.target, "\n");
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return out;
   }
 
@@ -131,7 +137,8 @@ TEST_F(OwnerVouchersTest, AnotherVoucherForAHeldGuidIsRefused) {
   // stages[1] hands the device to owner_keys[0]; stages[2] goes on to owner_keys[1].
   std::vector<crypto::EcPublicKey> keys = {sets_[0]->owner_keys[0].public_key(),
                                            sets_[0]->owner_keys[1].public_key()};
-  ASSERT_TRUE(ImportVouchers(*store_, keys, Text({&sets_[0]->stages[1]}), kNow, "admin:alice").ok());
+  ASSERT_TRUE(
+      ImportVouchers(*store_, keys, Text({&sets_[0]->stages[1]}), kNow, "admin:alice").ok());
   const std::string before = Dump();
   absl::StatusOr<ImportResult> result =
       ImportVouchers(*store_, keys, Text({&sets_[0]->stages[2]}), kNow, "admin:alice");

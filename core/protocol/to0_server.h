@@ -34,9 +34,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
+#include "core/protocol/message_type.h"
 #include "core/storage/store.h"
 #include "custody/v1/rendezvous.pb.h"
 #include "custody/v1/voucher.pb.h"

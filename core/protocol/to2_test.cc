@@ -118,14 +118,17 @@ class To2Test : public testing::Test {
     policy_.organization = "Example Owner";
     policy_.fleet_endpoint = "fleet.example:8044";
     Import(set_->stages.back());
-    ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::Status s = tx.settings().Put(ModelSettingsScope("gw-100"),
-                                         Settings({{"ntp", "pool.ntp.org"}, {"site", "default"}})
-                                             .SerializeAsString());
-      if (!s.ok()) return s;
-      return tx.settings().Put(DeviceSettingsScope(Guid()),
-                               Settings({{"site", "plant-7"}}).SerializeAsString());
-    }).ok());
+    ASSERT_TRUE(
+        store_
+            ->Transact([&](storage::Transaction& tx) -> absl::Status {
+              absl::Status s = tx.settings().Put(
+                  ModelSettingsScope("gw-100"),
+                  Settings({{"ntp", "pool.ntp.org"}, {"site", "default"}}).SerializeAsString());
+              if (!s.ok()) return s;
+              return tx.settings().Put(DeviceSettingsScope(Guid()),
+                                       Settings({{"site", "plant-7"}}).SerializeAsString());
+            })
+            .ok());
   }
 
   std::unique_ptr<voucher::SampleVoucherSet> MakeSet(const std::string& serial = "SN-0001") {
@@ -154,9 +157,10 @@ class To2Test : public testing::Test {
     record.voucher = voucher.SerializeAsString();
     record.imported_at = kNow;
     record.updated_at = kNow;
-    ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-      return tx.owned_devices().Insert(record);
-    }).ok());
+    ASSERT_TRUE(
+        store_
+            ->Transact([&](storage::Transaction& tx) { return tx.owned_devices().Insert(record); })
+            .ok());
   }
 
   To2DeviceInputs Inputs() {
@@ -179,32 +183,41 @@ class To2Test : public testing::Test {
   // Everything TO2 may write, as one comparable string.
   std::string Dump() {
     std::string out;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::StatusOr<storage::OwnedDevicePage> page = tx.owned_devices().List("", 100);
-      if (!page.ok()) return page.status();
-      for (const storage::OwnedDeviceRecord& r : page->records) {
-        absl::StrAppend(&out, HexEncode(r.guid), "|", storage::OwnedDeviceStateName(r.state), "|",
-                        HexEncode(r.replacement_guid), "|", HexEncode(r.replacement_voucher), "|",
-                        HexEncode(r.enrolment), "|", r.revision, "\n");
-      }
-      absl::StatusOr<std::vector<storage::AuditEvent>> audit = tx.audit().List(0, 1000);
-      if (!audit.ok()) return audit.status();
-      for (const storage::AuditEvent& e : *audit) absl::StrAppend(&out, HexEncode(e.hash), "\n");
-      absl::StatusOr<storage::SupportDeclarationRecord> support = tx.support().Current("gw-100");
-      if (support.ok()) absl::StrAppend(&out, "support ", support->sequence, "\n");
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(
+        store_
+            ->Transact([&](storage::Transaction& tx) -> absl::Status {
+              absl::StatusOr<storage::OwnedDevicePage> page = tx.owned_devices().List("", 100);
+              if (!page.ok()) return page.status();
+              for (const storage::OwnedDeviceRecord& r : page->records) {
+                absl::StrAppend(
+                    &out, HexEncode(r.guid), "|", storage::OwnedDeviceStateName(r.state), "|",
+                    HexEncode(r.replacement_guid), "|", HexEncode(r.replacement_voucher), "|",
+                    HexEncode(r.enrolment), "|", r.revision, "\n");
+              }
+              absl::StatusOr<std::vector<storage::AuditEvent>> audit = tx.audit().List(0, 1000);
+              if (!audit.ok()) return audit.status();
+              for (const storage::AuditEvent& e : *audit)
+                absl::StrAppend(&out, HexEncode(e.hash), "\n");
+              absl::StatusOr<storage::SupportDeclarationRecord> support =
+                  tx.support().Current("gw-100");
+              if (support.ok()) absl::StrAppend(&out, "support ", support->sequence, "\n");
+              return absl::OkStatus();
+            })
+            .ok());
     return out;
   }
 
   storage::OwnedDeviceRecord Stored() {
     storage::OwnedDeviceRecord record;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::StatusOr<storage::OwnedDeviceRecord> got = tx.owned_devices().Get(Guid());
-      if (!got.ok()) return got.status();
-      record = *std::move(got);
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                      absl::StatusOr<storage::OwnedDeviceRecord> got =
+                          tx.owned_devices().Get(Guid());
+                      if (!got.ok()) return got.status();
+                      record = *std::move(got);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return record;
   }
 
@@ -277,29 +290,30 @@ TEST_F(To2Test, DeviceOnboardsAndTheOwnerKeepsAResaleReadyVoucher) {
   EXPECT_EQ(record.onboarded_at, kNow);
   v1::OwnershipVoucher replacement = *voucher::ParseVoucher(record.replacement_voucher);
   EXPECT_EQ(replacement.header(), result.replacement_header);
-  EXPECT_TRUE(voucher::VerifyHeaderHmac(replacement, result.new_hmac_secret,
-                                        crypto::HashAlgorithm::kSha256)
-                  .ok());
-  EXPECT_FALSE(voucher::VerifyHeaderHmac(replacement, set_->device_secret,
-                                         crypto::HashAlgorithm::kSha256)
-                   .ok());
-  absl::StatusOr<v1::OwnershipVoucher> resold =
-      voucher::ExtendVoucher(replacement, set_->owner_keys.back(), set_->owner_keys[0].public_key(),
-                             ResaleOptions());
+  EXPECT_TRUE(
+      voucher::VerifyHeaderHmac(replacement, result.new_hmac_secret, crypto::HashAlgorithm::kSha256)
+          .ok());
+  EXPECT_FALSE(
+      voucher::VerifyHeaderHmac(replacement, set_->device_secret, crypto::HashAlgorithm::kSha256)
+          .ok());
+  absl::StatusOr<v1::OwnershipVoucher> resold = voucher::ExtendVoucher(
+      replacement, set_->owner_keys.back(), set_->owner_keys[0].public_key(), ResaleOptions());
   ASSERT_TRUE(resold.ok()) << resold.status();
   v1::OwnedDevice enrolment;
   ASSERT_TRUE(enrolment.ParseFromString(record.enrolment));
   EXPECT_EQ(enrolment.report().software_version(), "1.4.2");
   EXPECT_EQ(enrolment.operational_certificate_serial(), certificate.SerialHex());
   // One audit event, the onboarding.
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-    std::vector<storage::AuditEvent> events = *tx.audit().List(0, 10);
-    EXPECT_EQ(events.size(), 1u);
-    if (!events.empty()) {
-      EXPECT_EQ(events[0].action, "to2.onboarded");
-    }
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                    std::vector<storage::AuditEvent> events = *tx.audit().List(0, 10);
+                    EXPECT_EQ(events.size(), 1u);
+                    if (!events.empty()) {
+                      EXPECT_EQ(events[0].action, "to2.onboarded");
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 TEST_F(To2Test, TheNewCredentialOnboardsWithTheReplacementVoucherAtTheNextOwner) {
@@ -312,18 +326,18 @@ TEST_F(To2Test, TheNewCredentialOnboardsWithTheReplacementVoucherAtTheNextOwner)
   v1::OwnershipVoucher replacement = *voucher::ParseVoucher(record.replacement_voucher);
   const crypto::EcPrivateKey& buyer = set_->owner_keys[0];
   v1::OwnershipVoucher sold = *voucher::ExtendVoucher(replacement, set_->owner_keys.back(),
-                                                      buyer.public_key(),
-                                                      ResaleOptions());
-  std::unique_ptr<storage::Store> buyer_store = *storage::OpenSqliteStore(
-      absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-buyer.db"));
+                                                      buyer.public_key(), ResaleOptions());
+  std::unique_ptr<storage::Store> buyer_store =
+      *storage::OpenSqliteStore(absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-buyer.db"));
   storage::OwnedDeviceRecord bought;
   bought.guid = result.header.guid().value();
   bought.model = "gw-100";
   bought.serial = "SN-0001";
   bought.voucher = sold.SerializeAsString();
-  ASSERT_TRUE(buyer_store->Transact([&](storage::Transaction& tx) {
-    return tx.owned_devices().Insert(bought);
-  }).ok());
+  ASSERT_TRUE(
+      buyer_store
+          ->Transact([&](storage::Transaction& tx) { return tx.owned_devices().Insert(bought); })
+          .ok());
   OwnerKeys buyer_keys = keys_;
   buyer_keys.voucher_keys = {&buyer};
   To2DeviceInputs inputs = Inputs();
@@ -594,9 +608,11 @@ TEST_F(To2Test, ARegistrationRenewedDuringTheSessionDoesNotStopIt) {
   renewed.registered_until = kNow + absl::Hours(24);
   renewed.next_registration_at = kNow + absl::Hours(18);
   renewed.last_error = "TO0 failed: an earlier attempt";
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-    return tx.owned_devices().Update(renewed).status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) {
+                    return tx.owned_devices().Update(renewed).status();
+                  })
+                  .ok());
   absl::StatusOr<v1::To2Response> done2 = owner.Handle(*held.pending);
   ASSERT_TRUE(done2.ok()) << done2.status();
   EXPECT_TRUE(owner.done());
@@ -619,16 +635,18 @@ v1::SignedPayload Declaration(const crypto::EcPrivateKey& manufacturer, uint64_t
 
 TEST_F(To2Test, TheNewestDeclarationOfTheDevicesManufacturerIsSentAndNothingElse) {
   // The owner holds sequence 2 for the model; the device reports sequence 3.
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-    storage::SupportDeclarationRecord record;
-    record.model = "gw-100";
-    record.sequence = 2;
-    record.security_updates_until = "2031-01-31";
-    record.signed_declaration =
-        Declaration(set_->manufacturer_key, 2, "2031-01-31").SerializeAsString();
-    record.declared_at = kNow;
-    return tx.support().Insert(record);
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) {
+                    storage::SupportDeclarationRecord record;
+                    record.model = "gw-100";
+                    record.sequence = 2;
+                    record.security_updates_until = "2031-01-31";
+                    record.signed_declaration =
+                        Declaration(set_->manufacturer_key, 2, "2031-01-31").SerializeAsString();
+                    record.declared_at = kNow;
+                    return tx.support().Insert(record);
+                  })
+                  .ok());
   To2DeviceInputs inputs = Inputs();
   inputs.support_declaration = Declaration(set_->manufacturer_key, 3, "2032-03-31");
   To2ClientSession device(std::move(inputs));
@@ -641,10 +659,12 @@ TEST_F(To2Test, TheNewestDeclarationOfTheDevicesManufacturerIsSentAndNothingElse
   enrolment.ParseFromString(Stored().enrolment);
   EXPECT_EQ(enrolment.security_updates_until(), "2032-03-31");
   // The device's declaration was not stored for the model.
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-    EXPECT_EQ(tx.support().Current("gw-100")->sequence, 2);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                    EXPECT_EQ(tx.support().Current("gw-100")->sequence, 2);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 
   // A declaration by another manufacturer for a model of the same name is not
   // sent (and a device that reports one does not change what others get).
@@ -668,12 +688,15 @@ TEST_F(To2Test, SettingsOverTheLimitTogetherAreTheOwnersFault) {
     v1::Setting* b = device_settings.add_settings();
     b->set_key(absl::StrCat("device-", 100 + i));
   }
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-    absl::Status st = tx.settings().Put(ModelSettingsScope("gw-100"),
-                                        model_settings.SerializeAsString());
-    if (!st.ok()) return st;
-    return tx.settings().Put(DeviceSettingsScope(Guid()), device_settings.SerializeAsString());
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                    absl::Status st = tx.settings().Put(ModelSettingsScope("gw-100"),
+                                                        model_settings.SerializeAsString());
+                    if (!st.ok()) return st;
+                    return tx.settings().Put(DeviceSettingsScope(Guid()),
+                                             device_settings.SerializeAsString());
+                  })
+                  .ok());
   ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.owner");
 }
 
