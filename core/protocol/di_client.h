@@ -8,8 +8,9 @@
 // describes this device, that the certificate carries its own key and matches the
 // header's chain hash, and that any support declaration is signed by the header's
 // manufacturer key. Refusals name the check: di.unexpected_message,
-// di.session_over (FAILED_PRECONDITION), di.header, di.device_certificate,
-// di.support_declaration.
+// di.session_over (FAILED_PRECONDITION); di.header (INVALID_ARGUMENT, or
+// RESOURCE_EXHAUSTED for a header over the size limit), di.device_certificate
+// (INVALID_ARGUMENT); di.support_declaration (the support.* code).
 //
 // Not thread-safe. The key and secret must outlive the session.
 

@@ -13,15 +13,16 @@
 // Refusals name the check (FailedCheck): di.unexpected_message and
 // di.session_over (FAILED_PRECONDITION), di.device_info (the voucher header's
 // rules for model, serial and MUD URL) and di.csr
-// (INVALID_ARGUMENT), di.model (NOT_FOUND), di.serial (ALREADY_EXISTS),
+// (INVALID_ARGUMENT), di.model (NOT_FOUND), di.serial (ALREADY_EXISTS; UNAUTHENTICATED
+// when a resuming device's HMAC differs from the stored voucher's),
 // di.csr_signature (UNAUTHENTICATED), di.device_key (INVALID_ARGUMENT), and the
 // voucher.* checks of the header and HMAC.
 //
 // Every certificate issued is audited (di.certificate_issued) before it is sent, so
 // a session abandoned after AppStart still leaves a trace. The model's support
-// declaration in force (the store's SupportTable) is sent with the credentials. The DI endpoint issues
-// certificates: it must only be reachable by the factory's stations (an
-// authenticated, rate-limited port; docs/di.md, "Trust").
+// declaration in force (the store's SupportTable) is sent with the credentials. The DI endpoint
+// issues certificates: it must only be reachable by the factory's stations (an authenticated,
+// rate-limited port; docs/di.md, "Trust").
 //
 // A device whose session broke after the voucher was stored (DI.Done lost) may
 // start again: when the stored voucher's device certificate carries the same key as
@@ -41,11 +42,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/crypto/ec_private_key.h"
 #include "core/crypto/x509_certificate.h"
+#include "core/protocol/message_type.h"
 #include "core/storage/store.h"
 #include "custody/v1/common.pb.h"
 #include "custody/v1/manufacturer.pb.h"

@@ -54,6 +54,12 @@ class StaticCatalog final : public ModelCatalog {
   std::map<std::string, ModelProfile> profiles_;
 };
 
+// A refusal: the exact code and the check it names.
+void ExpectRefused(const absl::Status& status, absl::StatusCode code, const std::string& check) {
+  EXPECT_EQ(status.code(), code) << status;
+  EXPECT_EQ(FailedCheck(status), check) << status;
+}
+
 v1::SignedPayload Declaration(const crypto::EcPrivateKey& key, const std::string& model) {
   v1::SupportDeclaration declaration;
   declaration.set_model(model);
@@ -97,9 +103,9 @@ class DiTest : public testing::Test {
     record.security_updates_until = "2031-12-31";
     record.signed_declaration = signed_declaration.SerializeAsString();
     record.declared_at = kNow;
-    ASSERT_TRUE(store_
-                    ->Transact([&](storage::Transaction& tx) { return tx.support().Insert(record); })
-                    .ok());
+    ASSERT_TRUE(
+        store_->Transact([&](storage::Transaction& tx) { return tx.support().Insert(record); })
+            .ok());
   }
 
   DiServerDeps Deps() { return DiServerDeps{store_.get(), &clock_, &random_, &keys_, &catalog_}; }
@@ -265,14 +271,14 @@ TEST_P(DiServerRefusalTest, IsRefusedAndStoresNothing) {
     }
   }
   ASSERT_FALSE(last.ok());
-  EXPECT_EQ(last.status().code(), GetParam().code) << last.status();
-  EXPECT_EQ(FailedCheck(last.status()), GetParam().check) << last.status();
+  ExpectRefused(last.status(), GetParam().code, GetParam().check);
   EXPECT_THAT(std::string(last.status().message()), HasSubstr(GetParam().message));
   ExpectStoreUnchanged(0, GetParam().audit_events);
   // The session is over: even a correct next message is refused.
   v1::DiRequest hmac;
   hmac.mutable_set_hmac();
-  EXPECT_EQ(FailedCheck(server.Handle(hmac).status()), "di.session_over");
+  ExpectRefused(server.Handle(hmac).status(), absl::StatusCode::kFailedPrecondition,
+                "di.session_over");
 }
 
 using C = absl::StatusCode;
@@ -288,11 +294,10 @@ INSTANTIATE_TEST_SUITE_P(
                    },
                    C::kFailedPrecondition, "di.unexpected_message",
                    "expected DI.AppStart, got DI.SetHMAC"},
-        ServerCase{"EmptyMessage",
-                   [](DiTest*, DiClientSession&) {
-                     return std::vector<v1::DiRequest>{v1::DiRequest()};
-                   },
-                   C::kFailedPrecondition, "di.unexpected_message", "got an empty message"},
+        ServerCase{
+            "EmptyMessage",
+            [](DiTest*, DiClientSession&) { return std::vector<v1::DiRequest>{v1::DiRequest()}; },
+            C::kFailedPrecondition, "di.unexpected_message", "got an empty message"},
         ServerCase{"AppStartTwice",
                    [](DiTest*, DiClientSession& c) {
                      v1::DiRequest start = *c.Start();
@@ -302,8 +307,9 @@ INSTANTIATE_TEST_SUITE_P(
                    "expected DI.SetHMAC, got DI.AppStart", 1},
         ServerCase{"UnknownModel",
                    [](DiTest*, DiClientSession& c) {
-                     return std::vector<v1::DiRequest>{AppStartWith(
-                         c, [](v1::DiAppStart& a) { a.mutable_device_info()->set_model("gw-999"); })};
+                     return std::vector<v1::DiRequest>{AppStartWith(c, [](v1::DiAppStart& a) {
+                       a.mutable_device_info()->set_model("gw-999");
+                     })};
                    },
                    C::kNotFound, "di.model", "\"gw-999\" is not configured"},
         ServerCase{"NoSerial",
@@ -369,9 +375,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(DiTest, DuplicateSerialIsRefusedAtAppStart) {
   ASSERT_TRUE(RunDi(*device_key_, secret_, Info()).ok());
   const crypto::EcPrivateKey other = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
-  absl::Status again = RunDi(other, secret_, Info());
-  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(FailedCheck(again), "di.serial");
+  ExpectRefused(RunDi(other, secret_, Info()), absl::StatusCode::kAlreadyExists, "di.serial");
   ExpectStoreUnchanged(1, 2);
 }
 
@@ -382,9 +386,8 @@ TEST_F(DiTest, MessageAfterDoneIsRefusedAndChangesNothing) {
   v1::DiRequest hmac = **client.Handle(*server.Handle(start));
   ASSERT_TRUE(server.Handle(hmac).ok());
   EXPECT_TRUE(server.done());
-  absl::StatusOr<v1::DiResponse> replay = server.Handle(hmac);
-  EXPECT_EQ(replay.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(FailedCheck(replay.status()), "di.session_over");
+  ExpectRefused(server.Handle(hmac).status(), absl::StatusCode::kFailedPrecondition,
+                "di.session_over");
   ExpectStoreUnchanged(1, 2);
 }
 
@@ -406,12 +409,10 @@ TEST_F(DiTest, DeviceWhoseDoneWasLostResumesWithTheSameCredentials) {
 TEST_F(DiTest, ResumingWithAnotherKeyOrHmacIsRefused) {
   ASSERT_TRUE(RunDi(*device_key_, secret_, Info()).ok());
   const crypto::EcPrivateKey impostor = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
-  EXPECT_EQ(FailedCheck(RunDi(impostor, secret_, Info())), "di.serial");
+  ExpectRefused(RunDi(impostor, secret_, Info()), absl::StatusCode::kAlreadyExists, "di.serial");
   // Same key, but a secret that does not give the stored HMAC.
-  absl::Status wrong_secret =
-      RunDi(*device_key_, SecretBytes::CopyFrom(std::string(32, 'x')), Info());
-  EXPECT_EQ(wrong_secret.code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(FailedCheck(wrong_secret), "di.serial");
+  ExpectRefused(RunDi(*device_key_, SecretBytes::CopyFrom(std::string(32, 'x')), Info()),
+                absl::StatusCode::kUnauthenticated, "di.serial");
   ExpectStoreUnchanged(1, 2);
 }
 
@@ -425,9 +426,7 @@ TEST_F(DiTest, TwoDevicesRacingForOneSerialStoreOneVoucher) {
   v1::DiRequest hmac_a = **device_a.Handle(*server_a.Handle(*device_a.Start()));
   v1::DiRequest hmac_b = **device_b.Handle(*server_b.Handle(*device_b.Start()));
   ASSERT_TRUE(server_a.Handle(hmac_a).ok());
-  absl::StatusOr<v1::DiResponse> loser = server_b.Handle(hmac_b);
-  EXPECT_EQ(loser.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(FailedCheck(loser.status()), "di.serial");
+  ExpectRefused(server_b.Handle(hmac_b).status(), absl::StatusCode::kAlreadyExists, "di.serial");
   ExpectStoreUnchanged(1, 3);  // Two certificates issued, one voucher stored.
 }
 
@@ -440,7 +439,7 @@ TEST_F(DiTest, DeviceRefusesCredentialsForAnotherDevice) {
   (void)victim.Start();
   v1::DiResponse for_other = *server.Handle(*other.Start());
   absl::StatusOr<std::optional<v1::DiRequest>> refused = victim.Handle(for_other);
-  EXPECT_EQ(FailedCheck(refused.status()), "di.header");
+  ExpectRefused(refused.status(), absl::StatusCode::kInvalidArgument, "di.header");
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("another device"));
 }
 
@@ -452,16 +451,15 @@ TEST_F(DiTest, DeviceRefusesACertificateForAnotherKey) {
   (void)victim.Start();
   absl::StatusOr<std::optional<v1::DiRequest>> refused =
       victim.Handle(*server.Handle(*impostor.Start()));
-  EXPECT_EQ(FailedCheck(refused.status()), "di.device_certificate");
+  ExpectRefused(refused.status(), absl::StatusCode::kInvalidArgument, "di.device_certificate");
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("attestation key"));
 }
 
 TEST_F(DiTest, DeviceRefusesASupportDeclarationSignedByAnotherKey) {
   const crypto::EcPrivateKey rogue = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
   StoreDeclaration(Declaration(rogue, "gw-100"), 2);
-  absl::Status status = RunDi(*device_key_, secret_, Info());
-  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(FailedCheck(status), "di.support_declaration");
+  ExpectRefused(RunDi(*device_key_, secret_, Info()), absl::StatusCode::kUnauthenticated,
+                "di.support_declaration");
   ExpectStoreUnchanged(0, 1);  // The certificate was issued (and audited).
 }
 
@@ -471,7 +469,7 @@ TEST_F(DiTest, DeviceRefusesOutOfOrderReplies) {
   v1::DiResponse done;
   done.mutable_done();
   absl::StatusOr<std::optional<v1::DiRequest>> refused = client.Handle(done);
-  EXPECT_EQ(FailedCheck(refused.status()), "di.unexpected_message");
+  ExpectRefused(refused.status(), absl::StatusCode::kFailedPrecondition, "di.unexpected_message");
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("expected DI.SetCredentials"));
 }
 

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/fake_random.h"
 #include "core/base/hex.h"
-#include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/storage/sqlite_store.h"
 #include "core/voucher/sample_voucher.h"
@@ -36,7 +36,7 @@ class OwnerVouchersTest : public testing::Test {
       options.owners = 2;
       options.serial = serial;
       sets_.push_back(std::make_unique<voucher::SampleVoucherSet>(
-          *voucher::MakeSampleVoucherSet(options, SystemRandom())));
+          *voucher::MakeSampleVoucherSet(options, random_)));
     }
   }
 
@@ -53,18 +53,26 @@ class OwnerVouchersTest : public testing::Test {
 
   std::string Dump() {
     std::string out;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::StatusOr<storage::OwnedDevicePage> page = tx.owned_devices().List("", 100);
-      if (!page.ok()) return page.status();
-      for (const auto& r : page->records) absl::StrAppend(&out, HexEncode(r.guid), r.revision, "\n");
-      absl::StatusOr<std::vector<storage::AuditEvent>> audit = tx.audit().List(0, 100);
-      if (!audit.ok()) return audit.status();
-      for (const auto& e : *audit) absl::StrAppend(&out, e.action, " ", e.target, "\n");
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                      absl::StatusOr<storage::OwnedDevicePage> page =
+                          tx.owned_devices().List("", 100);
+                      if (!page.ok()) return page.status();
+                      for (const auto& r : page->records)
+                        absl::StrAppend(&out, HexEncode(r.guid), r.revision, "\n");
+                      absl::StatusOr<std::vector<storage::AuditEvent>> audit =
+                          tx.audit().List(0, 100);
+                      if (!audit.ok()) return audit.status();
+                      for (const auto& e : *audit)
+                        absl::StrAppend(&out, e.action, " ", e.target, "\n");
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return out;
   }
 
+  // Makes the sample vouchers: certificate serials, device secrets and GUIDs.
+  DeterministicRandom random_{31};
   std::unique_ptr<storage::Store> store_;
   std::vector<std::unique_ptr<voucher::SampleVoucherSet>> sets_;
 };
@@ -95,20 +103,27 @@ TEST_F(OwnerVouchersTest, ABatchWithOneBadVoucherStoresNothing) {
     std::string name;
     v1::OwnershipVoucher bad;
     std::vector<crypto::EcPublicKey> keys;
+    absl::StatusCode code;
     std::string check;
   };
   v1::OwnershipVoucher tampered = sets_[1]->stages.back();
   tampered.mutable_entries(0)->back() ^= 0x01;
   std::vector<Case> cases = {
-      {"addressed to another key", sets_[1]->stages.back(),
-       {sets_[0]->owner_keys.back().public_key()}, "owner.not_addressed"},
-      {"unsigned", sets_[1]->stages[0], Keys(), "voucher.unsigned"},
-      {"tampered entry", tampered, Keys(), "voucher.entry_signature"},
+      {"addressed to another key",
+       sets_[1]->stages.back(),
+       {sets_[0]->owner_keys.back().public_key()},
+       absl::StatusCode::kPermissionDenied,
+       "owner.not_addressed"},
+      {"unsigned", sets_[1]->stages[0], Keys(), absl::StatusCode::kUnauthenticated,
+       "voucher.unsigned"},
+      {"tampered entry", tampered, Keys(), absl::StatusCode::kUnauthenticated,
+       "voucher.entry_signature"},
   };
   for (const Case& c : cases) {
     const std::string before = Dump();
     absl::StatusOr<ImportResult> result = ImportVouchers(
         *store_, c.keys, Text({&sets_[0]->stages.back(), &c.bad}), kNow, "admin:alice");
+    EXPECT_EQ(result.status().code(), c.code) << c.name << ": " << result.status();
     EXPECT_EQ(FailedCheck(result.status()), c.check) << c.name << ": " << result.status();
     EXPECT_THAT(std::string(result.status().message()), HasSubstr("voucher 2")) << c.name;
     EXPECT_EQ(Dump(), before) << c.name;
@@ -122,7 +137,8 @@ TEST_F(OwnerVouchersTest, AnotherVoucherForAHeldGuidIsRefused) {
   // stages[1] hands the device to owner_keys[0]; stages[2] goes on to owner_keys[1].
   std::vector<crypto::EcPublicKey> keys = {sets_[0]->owner_keys[0].public_key(),
                                            sets_[0]->owner_keys[1].public_key()};
-  ASSERT_TRUE(ImportVouchers(*store_, keys, Text({&sets_[0]->stages[1]}), kNow, "admin:alice").ok());
+  ASSERT_TRUE(
+      ImportVouchers(*store_, keys, Text({&sets_[0]->stages[1]}), kNow, "admin:alice").ok());
   const std::string before = Dump();
   absl::StatusOr<ImportResult> result =
       ImportVouchers(*store_, keys, Text({&sets_[0]->stages[2]}), kNow, "admin:alice");

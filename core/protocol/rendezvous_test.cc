@@ -11,7 +11,6 @@
 #include "core/base/fake_clock.h"
 #include "core/base/fake_random.h"
 #include "core/base/hex.h"
-#include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/crypto/hash.h"
 #include "core/crypto/signed_payload.h"
@@ -64,7 +63,8 @@ std::string To0DataBytes(const std::string& voucher, const std::string& nonce, u
 }
 
 v1::To0Request SignRegistration(const crypto::EcPrivateKey& key, const std::string& data,
-                                const std::string& guid, const std::string& host = "owner.example") {
+                                const std::string& guid,
+                                const std::string& host = "owner.example") {
   v1::AddressRecord record;
   record.mutable_guid()->set_value(guid);
   *record.add_addresses() = Address(host, 8043);
@@ -88,7 +88,7 @@ class RendezvousTest : public testing::Test {
     options.now = kNow;
     options.owners = 2;
     set_ = std::make_unique<voucher::SampleVoucherSet>(
-        *voucher::MakeSampleVoucherSet(options, SystemRandom()));
+        *voucher::MakeSampleVoucherSet(options, voucher_random_));
     guid_ = GuidOf(set_->stages[0]);
   }
 
@@ -99,14 +99,16 @@ class RendezvousTest : public testing::Test {
   }
 
   void Trust(const crypto::EcPublicKey& key) {
-    ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-      storage::TrustedKeyRecord record;
-      record.fingerprint = key.Fingerprint();
-      record.spki_der = key.spki_der();
-      record.label = "test manufacturer";
-      record.added_at = kNow;
-      return tx.trusted_keys().Insert(record);
-    }).ok());
+    ASSERT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) {
+                      storage::TrustedKeyRecord record;
+                      record.fingerprint = key.Fingerprint();
+                      record.spki_der = key.spki_der();
+                      record.label = "test manufacturer";
+                      record.added_at = kNow;
+                      return tx.trusted_keys().Insert(record);
+                    })
+                    .ok());
   }
 
   To0ServerDeps To0Deps() { return {store_.get(), &clock_, &random_, absl::Hours(24)}; }
@@ -115,34 +117,42 @@ class RendezvousTest : public testing::Test {
   // Everything TO0 may write, as one comparable string.
   std::string Dump() {
     std::string out;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      std::string token;
-      do {
-        CUSTODY_ASSIGN_OR_RETURN(storage::RegistrationPage page,
-                                 tx.registrations().List(token, 1000));
-        for (const storage::RegistrationRecord& r : page.records) {
-          absl::StrAppend(&out, "reg ", r.guid, r.voucher, r.device_key, r.owner_chain,
-                          r.address_record, absl::ToUnixMicros(r.registered_at), " ",
-                          absl::ToUnixMicros(r.expires_at), "\n");
-        }
-        token = page.next_page_token;
-      } while (!token.empty());
-      CUSTODY_ASSIGN_OR_RETURN(std::vector<storage::TrustedKeyRecord> keys,
-                               tx.trusted_keys().List());
-      for (const storage::TrustedKeyRecord& k : keys) absl::StrAppend(&out, "key ", k.fingerprint, "\n");
-      CUSTODY_ASSIGN_OR_RETURN(std::vector<storage::AuditEvent> events, tx.audit().List(0, 1000));
-      for (const storage::AuditEvent& e : events) absl::StrAppend(&out, "audit ", e.hash, "\n");
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                      std::string token;
+                      do {
+                        CUSTODY_ASSIGN_OR_RETURN(storage::RegistrationPage page,
+                                                 tx.registrations().List(token, 1000));
+                        for (const storage::RegistrationRecord& r : page.records) {
+                          absl::StrAppend(&out, "reg ", r.guid, r.voucher, r.device_key,
+                                          r.owner_chain, r.address_record,
+                                          absl::ToUnixMicros(r.registered_at), " ",
+                                          absl::ToUnixMicros(r.expires_at), "\n");
+                        }
+                        token = page.next_page_token;
+                      } while (!token.empty());
+                      CUSTODY_ASSIGN_OR_RETURN(std::vector<storage::TrustedKeyRecord> keys,
+                                               tx.trusted_keys().List());
+                      for (const storage::TrustedKeyRecord& k : keys)
+                        absl::StrAppend(&out, "key ", k.fingerprint, "\n");
+                      CUSTODY_ASSIGN_OR_RETURN(std::vector<storage::AuditEvent> events,
+                                               tx.audit().List(0, 1000));
+                      for (const storage::AuditEvent& e : events)
+                        absl::StrAppend(&out, "audit ", e.hash, "\n");
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return out;
   }
 
   std::vector<storage::AuditEvent> Audit() {
     std::vector<storage::AuditEvent> events;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      CUSTODY_ASSIGN_OR_RETURN(events, tx.audit().List(0, 1000));
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                      CUSTODY_ASSIGN_OR_RETURN(events, tx.audit().List(0, 1000));
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return events;
   }
 
@@ -182,7 +192,11 @@ class RendezvousTest : public testing::Test {
   std::string path_;
   std::unique_ptr<storage::Store> store_;
   FakeClock clock_{kNow};
+  // The rendezvous service's nonces.
   DeterministicRandom random_{7};
+  // The sample vouchers' side (manufacturer and device): certificate serials, the
+  // device secret and the GUID.
+  DeterministicRandom voucher_random_{8};
   std::unique_ptr<voucher::SampleVoucherSet> set_;
   std::string guid_;
 };
@@ -204,7 +218,8 @@ TEST_F(RendezvousTest, OwnerRegistersAndTheDeviceFindsItsOwner) {
   std::vector<storage::AuditEvent> events = Audit();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].action, "to0.register");
-  EXPECT_EQ(events[0].actor, absl::StrCat("owner:SHA256:", HexEncode(Owner().public_key().Fingerprint())));
+  EXPECT_EQ(events[0].actor,
+            absl::StrCat("owner:SHA256:", HexEncode(Owner().public_key().Fingerprint())));
   EXPECT_THAT(events[0].details, HasSubstr("2 entries"));
 
   absl::StatusOr<OwnerLocation> location = RunTo1(Device());
@@ -264,7 +279,8 @@ TEST_F(RendezvousTest, TheOwnerRemovesItsRegistration) {
 TEST_F(RendezvousTest, AnUntrustedManufacturerIsRefusedAtHello) {
   voucher::SampleOptions options;
   options.now = kNow;
-  Trust(voucher::MakeSampleVoucherSet(options, SystemRandom())
+  DeterministicRandom someone_else{9};
+  Trust(voucher::MakeSampleVoucherSet(options, someone_else)
             ->manufacturer_key.public_key());  // Someone else.
   const std::string before = Dump();
   To0ServerSession server(To0Deps(), "peer");
@@ -379,12 +395,12 @@ TEST_F(RendezvousTest, AnUnsignedVoucherIsRefused) {
   To0ServerSession server(To0Deps(), "peer");
   absl::StatusOr<v1::To0Response> ack = server.Handle(Hello(bytes, 3600));
   ASSERT_TRUE(ack.ok());
-  ExpectCheck(server
-                  .Handle(SignRegistration(set_->manufacturer_key,
-                                           To0DataBytes(bytes, ack->hello_ack().nonce(), 3600),
-                                           guid_))
-                  .status(),
-              absl::StatusCode::kUnauthenticated, "voucher.unsigned");
+  ExpectCheck(
+      server
+          .Handle(SignRegistration(set_->manufacturer_key,
+                                   To0DataBytes(bytes, ack->hello_ack().nonce(), 3600), guid_))
+          .status(),
+      absl::StatusCode::kUnauthenticated, "voucher.unsigned");
   EXPECT_EQ(Dump(), before);
 }
 
@@ -392,7 +408,7 @@ struct To0Case {
   std::string name;
   // Builds the messages; the last must be refused.
   std::vector<v1::To0Request> (*messages)(RendezvousTest& t, To0ServerSession& server,
-                                           const std::string& voucher);
+                                          const std::string& voucher);
   absl::StatusCode code;
   std::string check;
 };
@@ -426,9 +442,8 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         To0Case{"OwnerSignFirst",
                 [](RendezvousTest& t, To0ServerSession&, const std::string& v) {
-                  return std::vector<v1::To0Request>{
-                      SignRegistration(t.Owner(), To0DataBytes(v, std::string(16, 'n'), 3600),
-                                       t.guid_)};
+                  return std::vector<v1::To0Request>{SignRegistration(
+                      t.Owner(), To0DataBytes(v, std::string(16, 'n'), 3600), t.guid_)};
                 },
                 absl::StatusCode::kFailedPrecondition, "to0.unexpected_message"},
         To0Case{"HelloTwice",
@@ -468,8 +483,8 @@ INSTANTIATE_TEST_SUITE_P(
         To0Case{"HashOfAnotherVoucher",
                 [](RendezvousTest& t, To0ServerSession& s, const std::string& v) {
                   const std::string nonce = Open(s, v);
-                  return std::vector<v1::To0Request>{SignRegistration(
-                      t.Owner(), To0DataBytes(v + "x", nonce, 3600), t.guid_)};
+                  return std::vector<v1::To0Request>{
+                      SignRegistration(t.Owner(), To0DataBytes(v + "x", nonce, 3600), t.guid_)};
                 },
                 absl::StatusCode::kInvalidArgument, "to0.voucher_hash"},
         To0Case{"MalformedTo0Data",
@@ -646,7 +661,8 @@ TEST_F(DeviceChecksTest, AVoucherForAnotherDeviceIsRefused) {
   ExpectCheck(RunWithRedirect([](DeviceChecksTest&, v1::To1RvRedirect& r) {
                 voucher::SampleOptions options;
                 options.now = kNow;
-                r.set_voucher(voucher::MakeSampleVoucherSet(options, SystemRandom())
+                DeterministicRandom another_device{10};
+                r.set_voucher(voucher::MakeSampleVoucherSet(options, another_device)
                                   ->stages.back()
                                   .SerializeAsString());
               }),

@@ -14,7 +14,8 @@
 // Check names (FailedCheck): support.model, support.date, support.url,
 // support.sequence (INVALID_ARGUMENT), support.signature (UNAUTHENTICATED, or
 // INVALID_ARGUMENT for a wrong type or algorithm), support.format (a payload that
-// does not parse), support.shorten (FAILED_PRECONDITION).
+// does not parse: INVALID_ARGUMENT, or RESOURCE_EXHAUSTED over
+// kMaxSupportDeclarationSize), support.shorten (FAILED_PRECONDITION).
 
 #ifndef CUSTODY_CORE_PROTOCOL_SUPPORT_DECLARATION_H_
 #define CUSTODY_CORE_PROTOCOL_SUPPORT_DECLARATION_H_

@@ -22,6 +22,12 @@ using ::testing::HasSubstr;
 
 const absl::Time kNow = absl::FromUnixSeconds(1790000000);
 
+// A refusal: the exact code and the check it names.
+void ExpectRefused(const absl::Status& status, absl::StatusCode code, const std::string& check) {
+  EXPECT_EQ(status.code(), code) << status;
+  EXPECT_EQ(FailedCheck(status), check) << status;
+}
+
 v1::SupportDeclaration Valid() {
   v1::SupportDeclaration declaration;
   declaration.set_model("gw-100");
@@ -37,9 +43,9 @@ TEST(SupportDateTest, ParsesRealDatesOnly) {
   for (const char* bad : {"2031-02-29", "2031-02-30", "2031-13-01", "2031-00-10", "2031-12-00",
                           "2031-12-32", "2031-1-01", "31-12-2031", "2031/12/31", "2031-12-31 ",
                           "+031-12-31", "1999-12-31", "", "20311231"}) {
-    absl::StatusOr<absl::CivilDay> day = ParseSupportDate(bad);
-    EXPECT_EQ(day.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(FailedCheck(day.status()), "support.date") << bad;
+    SCOPED_TRACE(bad);
+    ExpectRefused(ParseSupportDate(bad).status(), absl::StatusCode::kInvalidArgument,
+                  "support.date");
   }
 }
 
@@ -75,9 +81,9 @@ TEST(SupportRulesTest, EachFieldIsChecked) {
   for (const Case& c : cases) {
     v1::SupportDeclaration declaration = Valid();
     c.mutate(declaration);
-    absl::Status status = ValidateSupportDeclaration(declaration);
-    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.name;
-    EXPECT_EQ(FailedCheck(status), c.check) << c.name;
+    SCOPED_TRACE(c.name);
+    ExpectRefused(ValidateSupportDeclaration(declaration), absl::StatusCode::kInvalidArgument,
+                  c.check);
   }
 }
 
@@ -90,34 +96,32 @@ TEST(SupportSignatureTest, VerifiesOnlyTheManufacturersDeclarationForTheModel) {
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(verified->security_updates_until(), "2031-12-31");
 
-  absl::StatusOr<v1::SupportDeclaration> wrong_key =
-      VerifySupportDeclaration(signed_declaration, other.public_key(), "gw-100");
-  EXPECT_EQ(wrong_key.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(FailedCheck(wrong_key.status()), "support.signature");
+  ExpectRefused(VerifySupportDeclaration(signed_declaration, other.public_key(), "gw-100").status(),
+                absl::StatusCode::kUnauthenticated, "support.signature");
 
-  absl::StatusOr<v1::SupportDeclaration> wrong_model =
-      VerifySupportDeclaration(signed_declaration, key.public_key(), "gw-200");
-  EXPECT_EQ(FailedCheck(wrong_model.status()), "support.model");
+  ExpectRefused(VerifySupportDeclaration(signed_declaration, key.public_key(), "gw-200").status(),
+                absl::StatusCode::kInvalidArgument, "support.model");
 
   v1::SignedPayload tampered = signed_declaration;
   tampered.mutable_payload()->back() ^= 1;
-  EXPECT_EQ(VerifySupportDeclaration(tampered, key.public_key(), "gw-100").status().code(),
-            absl::StatusCode::kUnauthenticated);
+  ExpectRefused(VerifySupportDeclaration(tampered, key.public_key(), "gw-100").status(),
+                absl::StatusCode::kUnauthenticated, "support.signature");
 
   // Signed by the right key but breaking the rules (a signer that skipped them).
   v1::SupportDeclaration bad = Valid();
   bad.set_security_updates_until("2031-02-30");
   const v1::SignedPayload signed_bad =
       *crypto::SignPayload(key, kSupportDeclarationType, bad.SerializeAsString());
-  EXPECT_EQ(FailedCheck(VerifySupportDeclaration(signed_bad, key.public_key(), "gw-100").status()),
-            "support.date");
+  ExpectRefused(VerifySupportDeclaration(signed_bad, key.public_key(), "gw-100").status(),
+                absl::StatusCode::kInvalidArgument, "support.date");
   // A payload that is not a declaration.
   const v1::SignedPayload garbage =
       *crypto::SignPayload(key, kSupportDeclarationType, std::string("\xff\xff\xff", 3));
-  EXPECT_EQ(FailedCheck(VerifySupportDeclaration(garbage, key.public_key(), "gw-100").status()),
-            "support.format");
+  ExpectRefused(VerifySupportDeclaration(garbage, key.public_key(), "gw-100").status(),
+                absl::StatusCode::kInvalidArgument, "support.format");
   // Refused when asked to sign something invalid.
-  EXPECT_EQ(FailedCheck(SignSupportDeclaration(bad, key).status()), "support.date");
+  ExpectRefused(SignSupportDeclaration(bad, key).status(), absl::StatusCode::kInvalidArgument,
+                "support.date");
 }
 
 TEST(SupportStatusTest, SupportedThroughTheEndDateInclusive) {
@@ -190,8 +194,7 @@ TEST_F(DeclareSupportTest, SequenceAdvancesAndTheEndDateMayMoveLaterOrStay) {
 TEST_F(DeclareSupportTest, ShorteningIsRefusedAndAudited) {
   ASSERT_TRUE(Declare("2031-12-31").ok());
   absl::StatusOr<v1::SignedPayload> shorter = Declare("2031-12-30");
-  EXPECT_EQ(shorter.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(FailedCheck(shorter.status()), "support.shorten");
+  ExpectRefused(shorter.status(), absl::StatusCode::kFailedPrecondition, "support.shorten");
   EXPECT_THAT(std::string(shorter.status().message()),
               HasSubstr("declared until 2031-12-31; the end date may only move later"));
   // Nothing declared; the attempt is on record.
@@ -209,12 +212,13 @@ TEST_F(DeclareSupportTest, ShorteningIsRefusedAndAudited) {
 
 TEST_F(DeclareSupportTest, MalformedRequestsChangeNothing) {
   ASSERT_TRUE(Declare("2031-12-31").ok());
-  EXPECT_EQ(FailedCheck(Declare("2031-02-30").status()), "support.date");
-  EXPECT_EQ(FailedCheck(Declare("2040-01-01", "ftp://example.com").status()), "support.url");
-  EXPECT_EQ(FailedCheck(DeclareSupport(*store_, key_, kNow, "admin:alice (operator)",
-                                       SupportChange{"", "2040-01-01", "https://e.example"})
-                            .status()),
-            "support.model");
+  ExpectRefused(Declare("2031-02-30").status(), absl::StatusCode::kInvalidArgument, "support.date");
+  ExpectRefused(Declare("2040-01-01", "ftp://example.com").status(),
+                absl::StatusCode::kInvalidArgument, "support.url");
+  ExpectRefused(DeclareSupport(*store_, key_, kNow, "admin:alice (operator)",
+                               SupportChange{"", "2040-01-01", "https://e.example"})
+                    .status(),
+                absl::StatusCode::kInvalidArgument, "support.model");
   EXPECT_EQ(Current()->sequence, 1);
   EXPECT_EQ(Events().size(), 1u);
 }

@@ -18,8 +18,8 @@
 // the registered one (to0.owner_conflict). Removing follows the same rule.
 //
 // Refusals name the check: to0.unexpected_message, to0.session_over
-// (FAILED_PRECONDITION); to0.format, to0.lifetime, to0.voucher_hash
-// (INVALID_ARGUMENT); to0.voucher_size (RESOURCE_EXHAUSTED);
+// (FAILED_PRECONDITION); to0.format, to0.lifetime, to0.voucher_hash,
+// to0.address_record (INVALID_ARGUMENT); to0.voucher_size (RESOURCE_EXHAUSTED);
 // to0.untrusted_manufacturer, to0.older_owner, to0.owner_conflict
 // (PERMISSION_DENIED); to0.nonce, to0.owner_signature (UNAUTHENTICATED);
 // to0.not_registered (NOT_FOUND); and the voucher.* checks of VerifyVoucher.
@@ -34,9 +34,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
+#include "core/protocol/message_type.h"
 #include "core/storage/store.h"
 #include "custody/v1/rendezvous.pb.h"
 #include "custody/v1/voucher.pb.h"

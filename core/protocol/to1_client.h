@@ -12,7 +12,8 @@
 // Refusals name the check: to1.unexpected_message, to1.session_over
 // (FAILED_PRECONDITION); to1.nonce (INVALID_ARGUMENT); to1.voucher_header
 // (UNAUTHENTICATED: a header that is not the device's); voucher.header_hmac
-// and the other voucher.* checks; to1.address_record, to1.owner_signature.
+// and the other voucher.* checks; to1.address_record (INVALID_ARGUMENT),
+// to1.owner_signature (UNAUTHENTICATED).
 //
 // Not thread-safe. The key and secret must outlive the session.
 

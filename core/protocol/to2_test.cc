@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/fake_clock.h"
+#include "core/base/fake_random.h"
 #include "core/base/hex.h"
-#include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/crypto/hmac.h"
 #include "core/crypto/signed_payload.h"
@@ -111,30 +111,33 @@ class To2Test : public testing::Test {
     ca_key_.emplace(*crypto::EcPrivateKey::Generate(crypto::Curve::kP256));
     ca_.emplace(*crypto::CreateSelfSignedCa(*ca_key_, {"Owner device CA", "Example Owner", ""},
                                             kNow - absl::Hours(1), kNow + absl::Hours(24 * 3650),
-                                            SystemRandom()));
+                                            owner_random_));
     keys_.voucher_keys = {&set_->owner_keys.back()};
     keys_.device_ca_key = &*ca_key_;
     keys_.device_ca_chain = {*ca_};
     policy_.organization = "Example Owner";
     policy_.fleet_endpoint = "fleet.example:8044";
     Import(set_->stages.back());
-    ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::Status s = tx.settings().Put(ModelSettingsScope("gw-100"),
-                                         Settings({{"ntp", "pool.ntp.org"}, {"site", "default"}})
-                                             .SerializeAsString());
-      if (!s.ok()) return s;
-      return tx.settings().Put(DeviceSettingsScope(Guid()),
-                               Settings({{"site", "plant-7"}}).SerializeAsString());
-    }).ok());
+    ASSERT_TRUE(
+        store_
+            ->Transact([&](storage::Transaction& tx) -> absl::Status {
+              absl::Status s = tx.settings().Put(
+                  ModelSettingsScope("gw-100"),
+                  Settings({{"ntp", "pool.ntp.org"}, {"site", "default"}}).SerializeAsString());
+              if (!s.ok()) return s;
+              return tx.settings().Put(DeviceSettingsScope(Guid()),
+                                       Settings({{"site", "plant-7"}}).SerializeAsString());
+            })
+            .ok());
   }
 
-  static std::unique_ptr<voucher::SampleVoucherSet> MakeSet(const std::string& serial = "SN-0001") {
+  std::unique_ptr<voucher::SampleVoucherSet> MakeSet(const std::string& serial = "SN-0001") {
     voucher::SampleOptions options;
     options.now = kNow;
     options.owners = 2;
     options.serial = serial;
     return std::make_unique<voucher::SampleVoucherSet>(
-        *voucher::MakeSampleVoucherSet(options, SystemRandom()));
+        *voucher::MakeSampleVoucherSet(options, sample_random_));
   }
 
   std::string Guid() const {
@@ -154,9 +157,10 @@ class To2Test : public testing::Test {
     record.voucher = voucher.SerializeAsString();
     record.imported_at = kNow;
     record.updated_at = kNow;
-    ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-      return tx.owned_devices().Insert(record);
-    }).ok());
+    ASSERT_TRUE(
+        store_
+            ->Transact([&](storage::Transaction& tx) { return tx.owned_devices().Insert(record); })
+            .ok());
   }
 
   To2DeviceInputs Inputs() {
@@ -170,47 +174,57 @@ class To2Test : public testing::Test {
     inputs.manufacturer_key = set_->manufacturer_key.public_key();
     inputs.software_version = "1.4.2";
     inputs.clock = &clock_;
-    inputs.random = &SystemRandom();
+    inputs.random = &device_random_;
     return inputs;
   }
 
-  To2ServerDeps Deps() { return {store_.get(), &clock_, &SystemRandom(), &keys_, &policy_}; }
+  To2ServerDeps Deps() { return {store_.get(), &clock_, &owner_random_, &keys_, &policy_}; }
 
   // Everything TO2 may write, as one comparable string.
   std::string Dump() {
     std::string out;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::StatusOr<storage::OwnedDevicePage> page = tx.owned_devices().List("", 100);
-      if (!page.ok()) return page.status();
-      for (const storage::OwnedDeviceRecord& r : page->records) {
-        absl::StrAppend(&out, HexEncode(r.guid), "|", storage::OwnedDeviceStateName(r.state), "|",
-                        HexEncode(r.replacement_guid), "|", HexEncode(r.replacement_voucher), "|",
-                        HexEncode(r.enrolment), "|", r.revision, "\n");
-      }
-      absl::StatusOr<std::vector<storage::AuditEvent>> audit = tx.audit().List(0, 1000);
-      if (!audit.ok()) return audit.status();
-      for (const storage::AuditEvent& e : *audit) absl::StrAppend(&out, HexEncode(e.hash), "\n");
-      absl::StatusOr<storage::SupportDeclarationRecord> support = tx.support().Current("gw-100");
-      if (support.ok()) absl::StrAppend(&out, "support ", support->sequence, "\n");
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(
+        store_
+            ->Transact([&](storage::Transaction& tx) -> absl::Status {
+              absl::StatusOr<storage::OwnedDevicePage> page = tx.owned_devices().List("", 100);
+              if (!page.ok()) return page.status();
+              for (const storage::OwnedDeviceRecord& r : page->records) {
+                absl::StrAppend(
+                    &out, HexEncode(r.guid), "|", storage::OwnedDeviceStateName(r.state), "|",
+                    HexEncode(r.replacement_guid), "|", HexEncode(r.replacement_voucher), "|",
+                    HexEncode(r.enrolment), "|", r.revision, "\n");
+              }
+              absl::StatusOr<std::vector<storage::AuditEvent>> audit = tx.audit().List(0, 1000);
+              if (!audit.ok()) return audit.status();
+              for (const storage::AuditEvent& e : *audit)
+                absl::StrAppend(&out, HexEncode(e.hash), "\n");
+              absl::StatusOr<storage::SupportDeclarationRecord> support =
+                  tx.support().Current("gw-100");
+              if (support.ok()) absl::StrAppend(&out, "support ", support->sequence, "\n");
+              return absl::OkStatus();
+            })
+            .ok());
     return out;
   }
 
   storage::OwnedDeviceRecord Stored() {
     storage::OwnedDeviceRecord record;
-    EXPECT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      absl::StatusOr<storage::OwnedDeviceRecord> got = tx.owned_devices().Get(Guid());
-      if (!got.ok()) return got.status();
-      record = *std::move(got);
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                      absl::StatusOr<storage::OwnedDeviceRecord> got =
+                          tx.owned_devices().Get(Guid());
+                      if (!got.ok()) return got.status();
+                      record = *std::move(got);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return record;
   }
 
   // Runs a session that must be refused by `side` ("device" or "owner") with
-  // `check`, and asserts that the owner's store did not change.
-  void ExpectRefused(const std::string& side, const std::string& check, const Relay& relay = {},
+  // `code` and `check`, and asserts that the owner's store did not change.
+  void ExpectRefused(const std::string& side, absl::StatusCode code, const std::string& check,
+                     const Relay& relay = {},
                      std::optional<To2DeviceInputs> inputs = std::nullopt) {
     const std::string before = Dump();
     To2ClientSession device(inputs.has_value() ? *std::move(inputs) : Inputs());
@@ -220,6 +234,7 @@ class To2Test : public testing::Test {
     const absl::Status& other = side == "device" ? outcome.owner : outcome.device;
     EXPECT_FALSE(refusal.ok()) << side << " accepted";
     EXPECT_TRUE(other.ok()) << other;
+    EXPECT_EQ(refusal.code(), code) << refusal;
     EXPECT_EQ(FailedCheck(refusal), check) << refusal;
     EXPECT_FALSE(device.done());
     EXPECT_FALSE(owner.done());
@@ -227,6 +242,11 @@ class To2Test : public testing::Test {
   }
 
   FakeClock clock_{kNow};
+  // Independent sources for each party: the device's nonces, the owner's nonces,
+  // GUIDs and certificate serials, and the sample vouchers' (manufacturer's).
+  DeterministicRandom device_random_{21};
+  DeterministicRandom owner_random_{22};
+  DeterministicRandom sample_random_{23};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<voucher::SampleVoucherSet> set_;
   std::optional<crypto::EcPrivateKey> ca_key_;
@@ -270,29 +290,30 @@ TEST_F(To2Test, DeviceOnboardsAndTheOwnerKeepsAResaleReadyVoucher) {
   EXPECT_EQ(record.onboarded_at, kNow);
   v1::OwnershipVoucher replacement = *voucher::ParseVoucher(record.replacement_voucher);
   EXPECT_EQ(replacement.header(), result.replacement_header);
-  EXPECT_TRUE(voucher::VerifyHeaderHmac(replacement, result.new_hmac_secret,
-                                        crypto::HashAlgorithm::kSha256)
-                  .ok());
-  EXPECT_FALSE(voucher::VerifyHeaderHmac(replacement, set_->device_secret,
-                                         crypto::HashAlgorithm::kSha256)
-                   .ok());
-  absl::StatusOr<v1::OwnershipVoucher> resold =
-      voucher::ExtendVoucher(replacement, set_->owner_keys.back(), set_->owner_keys[0].public_key(),
-                             ResaleOptions());
+  EXPECT_TRUE(
+      voucher::VerifyHeaderHmac(replacement, result.new_hmac_secret, crypto::HashAlgorithm::kSha256)
+          .ok());
+  EXPECT_FALSE(
+      voucher::VerifyHeaderHmac(replacement, set_->device_secret, crypto::HashAlgorithm::kSha256)
+          .ok());
+  absl::StatusOr<v1::OwnershipVoucher> resold = voucher::ExtendVoucher(
+      replacement, set_->owner_keys.back(), set_->owner_keys[0].public_key(), ResaleOptions());
   ASSERT_TRUE(resold.ok()) << resold.status();
   v1::OwnedDevice enrolment;
   ASSERT_TRUE(enrolment.ParseFromString(record.enrolment));
   EXPECT_EQ(enrolment.report().software_version(), "1.4.2");
   EXPECT_EQ(enrolment.operational_certificate_serial(), certificate.SerialHex());
   // One audit event, the onboarding.
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-    std::vector<storage::AuditEvent> events = *tx.audit().List(0, 10);
-    EXPECT_EQ(events.size(), 1u);
-    if (!events.empty()) {
-      EXPECT_EQ(events[0].action, "to2.onboarded");
-    }
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                    std::vector<storage::AuditEvent> events = *tx.audit().List(0, 10);
+                    EXPECT_EQ(events.size(), 1u);
+                    if (!events.empty()) {
+                      EXPECT_EQ(events[0].action, "to2.onboarded");
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 TEST_F(To2Test, TheNewCredentialOnboardsWithTheReplacementVoucherAtTheNextOwner) {
@@ -305,18 +326,18 @@ TEST_F(To2Test, TheNewCredentialOnboardsWithTheReplacementVoucherAtTheNextOwner)
   v1::OwnershipVoucher replacement = *voucher::ParseVoucher(record.replacement_voucher);
   const crypto::EcPrivateKey& buyer = set_->owner_keys[0];
   v1::OwnershipVoucher sold = *voucher::ExtendVoucher(replacement, set_->owner_keys.back(),
-                                                      buyer.public_key(),
-                                                      ResaleOptions());
-  std::unique_ptr<storage::Store> buyer_store = *storage::OpenSqliteStore(
-      absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-buyer.db"));
+                                                      buyer.public_key(), ResaleOptions());
+  std::unique_ptr<storage::Store> buyer_store =
+      *storage::OpenSqliteStore(absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-buyer.db"));
   storage::OwnedDeviceRecord bought;
   bought.guid = result.header.guid().value();
   bought.model = "gw-100";
   bought.serial = "SN-0001";
   bought.voucher = sold.SerializeAsString();
-  ASSERT_TRUE(buyer_store->Transact([&](storage::Transaction& tx) {
-    return tx.owned_devices().Insert(bought);
-  }).ok());
+  ASSERT_TRUE(
+      buyer_store
+          ->Transact([&](storage::Transaction& tx) { return tx.owned_devices().Insert(bought); })
+          .ok());
   OwnerKeys buyer_keys = keys_;
   buyer_keys.voucher_keys = {&buyer};
   To2DeviceInputs inputs = Inputs();
@@ -324,7 +345,8 @@ TEST_F(To2Test, TheNewCredentialOnboardsWithTheReplacementVoucherAtTheNextOwner)
   inputs.header_bytes = result.replacement_header;
   inputs.hmac_secret = &result.new_hmac_secret;
   To2ClientSession again(std::move(inputs));
-  To2ServerSession buyer_owner({buyer_store.get(), &clock_, &SystemRandom(), &buyer_keys, &policy_});
+  DeterministicRandom buyer_random{24};
+  To2ServerSession buyer_owner({buyer_store.get(), &clock_, &buyer_random, &buyer_keys, &policy_});
   Outcome outcome = Exchange(again, buyer_owner);
   EXPECT_TRUE(outcome.device.ok()) << outcome.device;
   EXPECT_TRUE(outcome.owner.ok()) << outcome.owner;
@@ -339,7 +361,7 @@ TEST_F(To2Test, TamperedEntryIsRefusedByTheDevice) {
       entry->back() ^= 0x01;  // The last byte of the entry's signature.
     }
   };
-  ExpectRefused("device", "voucher.entry_signature", relay);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "voucher.entry_signature", relay);
 }
 
 TEST_F(To2Test, VoucherForAnotherDeviceIsRefusedByTheDevice) {
@@ -349,7 +371,7 @@ TEST_F(To2Test, VoucherForAnotherDeviceIsRefusedByTheDevice) {
   std::string guid = Guid();
   store_ = *storage::OpenSqliteStore(absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-other.db"));
   Import(other->stages.back(), guid);
-  ExpectRefused("device", "to2.voucher_header");
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.voucher_header");
 }
 
 TEST_F(To2Test, WrongHeaderHmacIsRefusedByTheDevice) {
@@ -357,7 +379,7 @@ TEST_F(To2Test, WrongHeaderHmacIsRefusedByTheDevice) {
   forged.mutable_header_hmac()->mutable_value()->front() ^= 0x01;
   store_ = *storage::OpenSqliteStore(absl::StrCat(std::getenv("TEST_TMPDIR"), "/to2-hmac.db"));
   Import(forged);
-  ExpectRefused("device", "to2.header_hmac");
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.header_hmac");
 }
 
 TEST_F(To2Test, OwnerSignatureOverAStaleNonceIsRefusedByTheDevice) {
@@ -378,7 +400,7 @@ TEST_F(To2Test, OwnerSignatureOverAStaleNonceIsRefusedByTheDevice) {
   relay.to_device = [&](int index, v1::To2Response& response) {
     if (index == 0) response = stale;
   };
-  ExpectRefused("device", "to2.nonce", relay);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.nonce", relay);
 }
 
 TEST_F(To2Test, ReplayedSealedMessagesAreRefusedByEitherSide) {
@@ -389,7 +411,7 @@ TEST_F(To2Test, ReplayedSealedMessagesAreRefusedByEitherSide) {
     if (index == 4) first_sealed = request;
     if (index == 5) request = first_sealed;
   };
-  ExpectRefused("owner", "to2.sealed", to_owner);
+  ExpectRefused("owner", absl::StatusCode::kUnauthenticated, "to2.sealed", to_owner);
   // Owner -> device: SetupDevice (exchange 3) sent again at 4.
   v1::To2Response setup;
   Relay to_device;
@@ -397,7 +419,7 @@ TEST_F(To2Test, ReplayedSealedMessagesAreRefusedByEitherSide) {
     if (index == 3) setup = response;
     if (index == 4) response = setup;
   };
-  ExpectRefused("device", "to2.sealed", to_device);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.sealed", to_device);
   // A sealed message reflected back to its sender does not open either.
   Relay reflect;
   v1::To2Request own;
@@ -407,7 +429,7 @@ TEST_F(To2Test, ReplayedSealedMessagesAreRefusedByEitherSide) {
   reflect.to_device = [&](int index, v1::To2Response& response) {
     if (index == 4) response.mutable_sealed()->set_ciphertext(own.sealed().ciphertext());
   };
-  ExpectRefused("device", "to2.sealed", reflect);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.sealed", reflect);
 }
 
 TEST_F(To2Test, AlteredSealedMessageIsRefused) {
@@ -415,7 +437,7 @@ TEST_F(To2Test, AlteredSealedMessageIsRefused) {
   relay.to_owner = [](int index, v1::To2Request& request) {
     if (index == 5) request.mutable_sealed()->mutable_ciphertext()->front() ^= 0x80;
   };
-  ExpectRefused("owner", "to2.sealed", relay);
+  ExpectRefused("owner", absl::StatusCode::kUnauthenticated, "to2.sealed", relay);
 }
 
 TEST_F(To2Test, MessagesAfterTheEndAreRefusedByBothSides) {
@@ -429,8 +451,12 @@ TEST_F(To2Test, MessagesAfterTheEndAreRefusedByBothSides) {
   ASSERT_TRUE(Exchange(device, owner, relay).device.ok());
   ASSERT_TRUE(owner.done());
   const std::string before = Dump();
-  EXPECT_EQ(FailedCheck(owner.Handle(last_request).status()), "to2.session_over");
-  EXPECT_EQ(FailedCheck(device.Handle(last_response).status()), "to2.session_over");
+  absl::Status owner_refusal = owner.Handle(last_request).status();
+  EXPECT_EQ(owner_refusal.code(), absl::StatusCode::kFailedPrecondition) << owner_refusal;
+  EXPECT_EQ(FailedCheck(owner_refusal), "to2.session_over") << owner_refusal;
+  absl::Status device_refusal = device.Handle(last_response).status();
+  EXPECT_EQ(device_refusal.code(), absl::StatusCode::kFailedPrecondition) << device_refusal;
+  EXPECT_EQ(FailedCheck(device_refusal), "to2.session_over") << device_refusal;
   EXPECT_EQ(Dump(), before);
 }
 
@@ -438,7 +464,8 @@ TEST_F(To2Test, DeviceSignatureByTheWrongKeyIsRefusedByTheOwner) {
   crypto::EcPrivateKey impostor = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
   To2DeviceInputs inputs = Inputs();
   inputs.attestation_key = &impostor;
-  ExpectRefused("owner", "to2.device_signature", {}, std::move(inputs));
+  ExpectRefused("owner", absl::StatusCode::kUnauthenticated, "to2.device_signature", {},
+                std::move(inputs));
 }
 
 TEST_F(To2Test, SuiteDowngradesAreRefused) {
@@ -455,7 +482,7 @@ TEST_F(To2Test, SuiteDowngradesAreRefused) {
     hello.add_suites(v1::TO2_SUITE_ECDH_P256_AES256GCM);
     request.mutable_hello_device()->set_payload(hello.SerializeAsString());
   };
-  ExpectRefused("device", "to2.hello_hash", strip, inputs);
+  ExpectRefused("device", absl::StatusCode::kUnauthenticated, "to2.hello_hash", strip, inputs);
 
   // An owner that picks a suite the device did not offer.
   const crypto::EcPrivateKey& owner_key = set_->owner_keys.back();
@@ -470,21 +497,21 @@ TEST_F(To2Test, SuiteDowngradesAreRefused) {
   };
   To2DeviceInputs p256_only = Inputs();
   p256_only.suites = {v1::TO2_SUITE_ECDH_P256_AES256GCM};
-  ExpectRefused("device", "to2.suite", pick, p256_only);
+  ExpectRefused("device", absl::StatusCode::kInvalidArgument, "to2.suite", pick, p256_only);
 
   // No suite in common.
   policy_.suites = {v1::TO2_SUITE_ECDH_P384_AES256GCM};
-  ExpectRefused("owner", "to2.suite", {}, p256_only);
+  ExpectRefused("owner", absl::StatusCode::kInvalidArgument, "to2.suite", {}, p256_only);
 }
 
 TEST_F(To2Test, UnknownGuidAndForeignVoucherAreRefusedByTheOwner) {
   To2DeviceInputs inputs = Inputs();
   inputs.guid = std::string(16, '\x42');
-  ExpectRefused("owner", "to2.unknown_guid", {}, inputs);
+  ExpectRefused("owner", absl::StatusCode::kNotFound, "to2.unknown_guid", {}, inputs);
   // The owner no longer holds the key the voucher names.
   crypto::EcPrivateKey other = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
   keys_.voucher_keys = {&other};
-  ExpectRefused("owner", "to2.not_owner");
+  ExpectRefused("owner", absl::StatusCode::kPermissionDenied, "to2.not_owner");
 }
 
 TEST_F(To2Test, OutOfOrderAndMalformedMessagesAreRefusedByTheOwner) {
@@ -495,22 +522,22 @@ TEST_F(To2Test, OutOfOrderAndMalformedMessagesAreRefusedByTheOwner) {
       request.mutable_prove_device();
     }
   };
-  ExpectRefused("owner", "to2.unexpected_message", early);
+  ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.unexpected_message", early);
   Relay skip;
   skip.to_owner = [](int index, v1::To2Request& request) {
     if (index == 1) request.mutable_get_ov_next_entry()->set_entry_number(1);
   };
-  ExpectRefused("owner", "to2.entry_number", skip);
+  ExpectRefused("owner", absl::StatusCode::kInvalidArgument, "to2.entry_number", skip);
   Relay garbage;
   garbage.to_owner = [](int index, v1::To2Request& request) {
     if (index == 0) request.mutable_hello_device()->set_payload("\xff\xff\xff");
   };
-  ExpectRefused("owner", "to2.format", garbage);
+  ExpectRefused("owner", absl::StatusCode::kInvalidArgument, "to2.format", garbage);
   Relay clear;
   clear.to_owner = [](int index, v1::To2Request& request) {
     if (index == 4) request.mutable_get_ov_next_entry()->set_entry_number(0);
   };
-  ExpectRefused("owner", "to2.unexpected_message", clear);
+  ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.unexpected_message", clear);
 }
 
 TEST_F(To2Test, ALostDone2LeavesTheOldCredentialWorking) {
@@ -545,7 +572,8 @@ TEST_F(To2Test, AnOnboardedCredentialIsNotOnboardedAgainHere) {
   inputs.guid = result.header.guid().value();
   inputs.header_bytes = result.replacement_header;
   inputs.hmac_secret = &result.new_hmac_secret;
-  ExpectRefused("owner", "to2.already_onboarded", {}, std::move(inputs));
+  ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.already_onboarded", {},
+                std::move(inputs));
 }
 
 TEST_F(To2Test, TwoConcurrentSessionsCommitOnce) {
@@ -580,9 +608,11 @@ TEST_F(To2Test, ARegistrationRenewedDuringTheSessionDoesNotStopIt) {
   renewed.registered_until = kNow + absl::Hours(24);
   renewed.next_registration_at = kNow + absl::Hours(18);
   renewed.last_error = "TO0 failed: an earlier attempt";
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-    return tx.owned_devices().Update(renewed).status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) {
+                    return tx.owned_devices().Update(renewed).status();
+                  })
+                  .ok());
   absl::StatusOr<v1::To2Response> done2 = owner.Handle(*held.pending);
   ASSERT_TRUE(done2.ok()) << done2.status();
   EXPECT_TRUE(owner.done());
@@ -605,16 +635,18 @@ v1::SignedPayload Declaration(const crypto::EcPrivateKey& manufacturer, uint64_t
 
 TEST_F(To2Test, TheNewestDeclarationOfTheDevicesManufacturerIsSentAndNothingElse) {
   // The owner holds sequence 2 for the model; the device reports sequence 3.
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) {
-    storage::SupportDeclarationRecord record;
-    record.model = "gw-100";
-    record.sequence = 2;
-    record.security_updates_until = "2031-01-31";
-    record.signed_declaration =
-        Declaration(set_->manufacturer_key, 2, "2031-01-31").SerializeAsString();
-    record.declared_at = kNow;
-    return tx.support().Insert(record);
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) {
+                    storage::SupportDeclarationRecord record;
+                    record.model = "gw-100";
+                    record.sequence = 2;
+                    record.security_updates_until = "2031-01-31";
+                    record.signed_declaration =
+                        Declaration(set_->manufacturer_key, 2, "2031-01-31").SerializeAsString();
+                    record.declared_at = kNow;
+                    return tx.support().Insert(record);
+                  })
+                  .ok());
   To2DeviceInputs inputs = Inputs();
   inputs.support_declaration = Declaration(set_->manufacturer_key, 3, "2032-03-31");
   To2ClientSession device(std::move(inputs));
@@ -627,10 +659,12 @@ TEST_F(To2Test, TheNewestDeclarationOfTheDevicesManufacturerIsSentAndNothingElse
   enrolment.ParseFromString(Stored().enrolment);
   EXPECT_EQ(enrolment.security_updates_until(), "2032-03-31");
   // The device's declaration was not stored for the model.
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-    EXPECT_EQ(tx.support().Current("gw-100")->sequence, 2);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                    EXPECT_EQ(tx.support().Current("gw-100")->sequence, 2);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 
   // A declaration by another manufacturer for a model of the same name is not
   // sent (and a device that reports one does not change what others get).
@@ -654,13 +688,16 @@ TEST_F(To2Test, SettingsOverTheLimitTogetherAreTheOwnersFault) {
     v1::Setting* b = device_settings.add_settings();
     b->set_key(absl::StrCat("device-", 100 + i));
   }
-  ASSERT_TRUE(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-    absl::Status st = tx.settings().Put(ModelSettingsScope("gw-100"),
-                                        model_settings.SerializeAsString());
-    if (!st.ok()) return st;
-    return tx.settings().Put(DeviceSettingsScope(Guid()), device_settings.SerializeAsString());
-  }).ok());
-  ExpectRefused("owner", "to2.owner");
+  ASSERT_TRUE(store_
+                  ->Transact([&](storage::Transaction& tx) -> absl::Status {
+                    absl::Status st = tx.settings().Put(ModelSettingsScope("gw-100"),
+                                                        model_settings.SerializeAsString());
+                    if (!st.ok()) return st;
+                    return tx.settings().Put(DeviceSettingsScope(Guid()),
+                                             device_settings.SerializeAsString());
+                  })
+                  .ok());
+  ExpectRefused("owner", absl::StatusCode::kFailedPrecondition, "to2.owner");
 }
 
 TEST_F(To2Test, OversizedAndRepeatedHelloFieldsAreRefused) {
@@ -672,7 +709,7 @@ TEST_F(To2Test, OversizedAndRepeatedHelloFieldsAreRefused) {
     hello.add_suites(hello.suites(0));
     request.mutable_hello_device()->set_payload(hello.SerializeAsString());
   };
-  ExpectRefused("owner", "to2.suite", repeat);
+  ExpectRefused("owner", absl::StatusCode::kInvalidArgument, "to2.suite", repeat);
   const std::string before = Dump();
   To2ServerSession owner(Deps());
   v1::To2Request big;
