@@ -15,8 +15,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "core/base/clock.h"
+#include "core/base/program.h"
 #include "core/base/random.h"
 #include "core/base/text_proto.h"
 #include "device_client/initialize.h"
@@ -26,7 +26,7 @@
 ABSL_FLAG(std::string, config, "", "device configuration (protobuf text format)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("custody_device --config FILE init|status|locate|onboard|run");
+  custody::InitProgram("custody_device", "custody_device --config FILE init|status|locate|onboard|run");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2 || absl::GetFlag(FLAGS_config).empty()) {
     std::fprintf(stderr, "usage: custody_device --config FILE init|status|locate|onboard|run\n");

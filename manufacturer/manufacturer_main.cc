@@ -10,8 +10,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "core/base/clock.h"
+#include "core/base/program.h"
 #include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/base/text_proto.h"
@@ -39,7 +39,7 @@ absl::Status Run(v1::ManufacturerConfig config) {
 
 int main(int argc, char** argv) {
   custody::server::PrepareProcess();
-  absl::SetProgramUsageMessage("manufacturer_server --config FILE");
+  custody::InitProgram("manufacturer_server", "manufacturer_server --config FILE");
   absl::ParseCommandLine(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_config);
   if (path.empty()) {

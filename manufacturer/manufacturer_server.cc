@@ -5,6 +5,7 @@
 
 #include "core/base/status.h"
 #include "core/storage/sqlite_store.h"
+#include "server/metered_store.h"
 
 namespace custody::manufacturer {
 
@@ -44,8 +45,10 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
   m->keys_.voucher_key = &*m->voucher_key_;
   m->keys_.device_ca_key = &m->device_ca_->key;
   m->keys_.device_ca_chain = {m->device_ca_->certificate};
-  const protocol::DiServerDeps deps{m->store_.get(), &clock, &random, &m->keys_, &*m->catalog_};
   m->telemetry_ = std::make_unique<server::Telemetry>("manufacturer", clock);
+  m->store_ = std::make_unique<server::MeteredStore>(std::move(m->store_),
+                                                     m->telemetry_->metrics(), clock);
+  const protocol::DiServerDeps deps{m->store_.get(), &clock, &random, &m->keys_, &*m->catalog_};
   m->frame_ = server::NewSessionFrame(c.server(), clock, *m->telemetry_);
   m->di_stream_ = std::make_unique<server::StreamKind>(
       *m->frame_, server::StreamOptionsFor(c.server(), DeviceInitializationService::kProtocol));

@@ -13,8 +13,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "core/base/clock.h"
+#include "core/base/program.h"
 #include "core/base/random.h"
 #include "core/base/status.h"
 #include "core/base/text_proto.h"
@@ -54,7 +54,7 @@ absl::Status Run(v1::OwnerConfig config) {
 
 int main(int argc, char** argv) {
   custody::server::PrepareProcess();
-  absl::SetProgramUsageMessage("owner_server --config FILE");
+  custody::InitProgram("owner_server", "owner_server --config FILE");
   absl::ParseCommandLine(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_config);
   if (path.empty()) {

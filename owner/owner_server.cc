@@ -14,6 +14,7 @@
 #include "core/protocol/to2_format.h"
 #include "core/storage/sqlite_store.h"
 #include "core/voucher/voucher_format.h"
+#include "server/metered_store.h"
 
 namespace custody::owner {
 namespace {
@@ -181,6 +182,8 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   o->keys_.device_ca_chain = {o->device_ca_->certificate};
 
   o->telemetry_ = std::make_unique<server::Telemetry>("owner", clock);
+  o->store_ = std::make_unique<server::MeteredStore>(std::move(o->store_),
+                                                     o->telemetry_->metrics(), clock);
   o->frame_ = server::NewSessionFrame(c.server(), clock, *o->telemetry_);
   o->to2_limiter_ =
       std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to2_rate_limit()), clock);

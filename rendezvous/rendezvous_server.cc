@@ -9,6 +9,7 @@
 #include "core/base/status.h"
 #include "core/protocol/rendezvous_format.h"
 #include "core/storage/sqlite_store.h"
+#include "server/metered_store.h"
 
 namespace custody::rendezvous {
 namespace {
@@ -50,6 +51,8 @@ absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfi
                                        clock, random));
   CUSTODY_ASSIGN_OR_RETURN(r->store_, storage::OpenSqliteStore(dir + "/rendezvous.db"));
   r->telemetry_ = std::make_unique<server::Telemetry>("rendezvous", clock);
+  r->store_ = std::make_unique<server::MeteredStore>(std::move(r->store_),
+                                                     r->telemetry_->metrics(), clock);
   r->frame_ = server::NewSessionFrame(c.server(), clock, *r->telemetry_);
   r->to0_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to0_rate_limit()), clock);
   r->to1_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to1_rate_limit()), clock);

@@ -9,14 +9,15 @@
 #
 # Reports onboardings per second, p50/p99 latency and the CPU time per onboarding
 # of the owner, the rendezvous service and the devices, with 4 workers
-# (saturated) and with 1.
+# (saturated) and with 1, and the owner's threads created and futex calls over
+# each run (perf). CUSTODY_BENCH_BIN: tools/bench_lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices="${1:-64}"
 seconds="${2:-10}"
-bazel build -c opt //rendezvous:rendezvous_server //owner:owner_server //tools:onboard_load \
-  //tools:custodyctl >/dev/null 2>&1
-bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
+. tools/bench_lib.sh
+bin="$(bench_bin //rendezvous:rendezvous_server //owner:owner_server //tools:onboard_load \
+  //tools:custodyctl)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-onboard.XXXXXX")"
 rv=""
 owner=""
@@ -89,7 +90,8 @@ done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "devices: $devices, imported and registered by the owner (automatic TO0)"
 run() {
-  "$bin/tools/onboard_load" run --work_dir "$work/load" --devices "$devices" \
+  count_syscalls "$owner" "$work/perf.txt" \
+    "$bin/tools/onboard_load" run --work_dir "$work/load" --devices "$devices" \
     --rendezvous_address "127.0.0.1:$rv_port" --rendezvous_ca "$work/rv/tls-ca.pem" \
     --owner_pid "$owner" --rendezvous_pid "$rv" --seconds "$seconds" "$@"
 }

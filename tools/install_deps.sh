@@ -22,6 +22,7 @@ PACKAGES=(
   libmicrohttpd-dev
   nlohmann-json3-dev
   clang-14
+  clang-format-14
   libclang-rt-14-dev
   binutils
   openssl

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/base/version.h"
 
 namespace custody::custodyctl {
 namespace {
@@ -27,6 +28,7 @@ void PrintUsage(std::ostream& out, const std::vector<Command>& commands) {
     out << "  " << command.spec.name << " " << command.spec.usage << "\n      "
         << command.spec.summary << "\n";
   }
+  out << "  --version\n      print the version and build type\n";
   out << "\nexit codes: 0 success, 1 failure, 2 usage error\n";
 }
 
@@ -34,6 +36,10 @@ void PrintUsage(std::ostream& out, const std::vector<Command>& commands) {
 
 int RunCustodyctl(const std::vector<std::string>& argv, Env& env, std::ostream& err) {
   const std::vector<Command> commands = AllCommands();
+  if (!argv.empty() && (argv[0] == "--version" || argv[0] == "version")) {
+    env.out << VersionLine("custodyctl") << "\n";
+    return 0;
+  }
   if (argv.empty() || argv[0] == "help" || argv[0] == "--help" || argv[0] == "-h") {
     PrintUsage(argv.empty() ? err : env.out, commands);
     return argv.empty() ? kExitUsage : 0;
