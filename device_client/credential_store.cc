@@ -29,8 +29,8 @@ absl::StatusOr<v1::DeviceCredential> CredentialStore::Load() const {
   absl::StatusOr<SecretBytes> file = ReadPrivateFile(path_, kMaxCredentialFileSize);
   if (!file.ok()) {
     if (file.status().code() == absl::StatusCode::kNotFound) {
-      return absl::NotFoundError(absl::StrCat("no device credential at ", path_,
-                                              "; run custody_device init"));
+      return absl::NotFoundError(
+          absl::StrCat("no device credential at ", path_, "; run custody_device init"));
     }
     return file.status();
   }
@@ -71,8 +71,8 @@ absl::Status CredentialStore::Save(const v1::DeviceCredential& credential,
   for (char c : kMagic) out[at++] = static_cast<uint8_t>(c);
   for (int i = 3; i >= 0; --i) out[at++] = static_cast<uint8_t>(message.size() >> (8 * i));
   for (uint8_t b : message.span()) out[at++] = b;
-  const std::string checksum = crypto::Sha256(absl::string_view(
-      reinterpret_cast<const char*>(out), at));
+  const std::string checksum =
+      crypto::Sha256(absl::string_view(reinterpret_cast<const char*>(out), at));
   for (char c : checksum) out[at++] = static_cast<uint8_t>(c);
   return WriteFileAtomically(path_, file.Reveal(), 0600, WriteMode::kReplace, hook);
 }

@@ -47,8 +47,7 @@ void ExpectValid(const absl::StatusOr<v1::DeviceCredential>& loaded, uint64_t ge
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->generation(), generation);
   EXPECT_EQ(loaded->guid().value(), std::string(16, static_cast<char>(generation)));
-  EXPECT_EQ(loaded->voucher_header(),
-            std::string(20000, static_cast<char>('a' + generation % 26)));
+  EXPECT_EQ(loaded->voucher_header(), std::string(20000, static_cast<char>('a' + generation % 26)));
 }
 
 class CredentialStoreTest : public testing::Test {

@@ -26,7 +26,8 @@
 ABSL_FLAG(std::string, config, "", "device configuration (protobuf text format)");
 
 int main(int argc, char** argv) {
-  custody::InitProgram("custody_device", "custody_device --config FILE init|status|locate|onboard|run");
+  custody::InitProgram("custody_device",
+                       "custody_device --config FILE init|status|locate|onboard|run");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2 || absl::GetFlag(FLAGS_config).empty()) {
     std::fprintf(stderr, "usage: custody_device --config FILE init|status|locate|onboard|run\n");
@@ -41,8 +42,8 @@ int main(int argc, char** argv) {
     } else if (command == "locate") {
       status = custody::device::RunLocate(config, std::cout);
     } else if (command == "onboard") {
-      status = custody::device::RunOnboard(config, custody::SystemClock(),
-                                           custody::SystemRandom(), std::cout);
+      status = custody::device::RunOnboard(config, custody::SystemClock(), custody::SystemRandom(),
+                                           std::cout);
     } else if (command == "run") {
       // SIGTERM and SIGINT are waited for, in every thread the daemon starts.
       sigset_t signals;
@@ -50,8 +51,8 @@ int main(int argc, char** argv) {
       sigaddset(&signals, SIGTERM);
       sigaddset(&signals, SIGINT);
       pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-      status = custody::device::RunDaemon(config, custody::SystemClock(),
-                                          custody::SystemRandom(), std::cout);
+      status = custody::device::RunDaemon(config, custody::SystemClock(), custody::SystemRandom(),
+                                          std::cout);
     } else if (command == "status") {
       status = custody::device::RunStatus(config, custody::SystemClock(), std::cout);
     } else {

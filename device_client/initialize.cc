@@ -1,13 +1,12 @@
 #include "device_client/initialize.h"
 
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <chrono>
 #include <optional>
 #include <string>
-
-#include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
@@ -75,9 +74,9 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
   CredentialStore store(config.state_dir());
   absl::StatusOr<v1::DeviceCredential> existing = store.Load();
   if (existing.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "this device is already initialised (GUID ", voucher::FormatGuid(existing->guid().value()),
-        ")"));
+    return absl::FailedPreconditionError(absl::StrCat("this device is already initialised (GUID ",
+                                                      voucher::FormatGuid(existing->guid().value()),
+                                                      ")"));
   }
   if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
 
@@ -93,15 +92,15 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
   info.set_serial(config.serial());
   info.set_mud_url(config.mud_url());
   protocol::DiClientSession session(info, key, secret);
-  auto channel = grpc::CreateChannel(config.manufacturer_address(),
-                                     server::ClientCredentials(ca_pem, "", ""));
+  auto channel =
+      grpc::CreateChannel(config.manufacturer_address(), server::ClientCredentials(ca_pem, "", ""));
   auto stub = v1::DeviceInitialization::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoSeconds(kDiDeadline));
   auto stream = stub->Initialize(&context);
-  CUSTODY_RETURN_IF_ERROR(server::RunClientSession(
-      session, *stream, context, "refused the manufacturer's credentials",
-      absl::StrCat("DI with ", config.manufacturer_address(), " failed")));
+  CUSTODY_RETURN_IF_ERROR(
+      server::RunClientSession(session, *stream, context, "refused the manufacturer's credentials",
+                               absl::StrCat("DI with ", config.manufacturer_address(), " failed")));
 
   const protocol::DiCredentials& credentials = session.credentials();
   v1::DeviceCredential credential;
@@ -138,8 +137,8 @@ absl::Status RunStatus(const v1::DeviceConfig& config, Clock& clock, std::ostrea
   const bool onboarded = credential.state() == v1::DeviceCredential::STATE_ONBOARDED;
   out << "state:   "
       << (credential.state() == v1::DeviceCredential::STATE_INITIALIZED ? "initialized"
-          : onboarded                                                    ? "onboarded"
-                                                                         : "unknown")
+          : onboarded                                                   ? "onboarded"
+                                                                        : "unknown")
       << "\nguid:    " << voucher::FormatGuid(credential.guid().value())
       << "\nmodel:   " << credential.device_info().model()
       << "\nserial:  " << credential.device_info().serial() << "\n";
@@ -147,8 +146,7 @@ absl::Status RunStatus(const v1::DeviceConfig& config, Clock& clock, std::ostrea
                   credential.operational_key().size());
   if (onboarded) {
     const v1::FleetEnrolment& enrolment = credential.enrolment();
-    out << "owner:   SHA256:" << HexEncode(credential.owner_key_fingerprint())
-        << "\nonboarded: "
+    out << "owner:   SHA256:" << HexEncode(credential.owner_key_fingerprint()) << "\nonboarded: "
         << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
                             absl::FromUnixSeconds(credential.onboarded_at_unix()),
                             absl::UTCTimeZone())

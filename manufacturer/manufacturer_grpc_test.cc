@@ -160,14 +160,12 @@ class ManufacturerGrpcTest : public testing::Test {
   }
 
   grpc::Status DeclareSupport(const std::string& admin, const std::string& model,
-                              const std::string& until,
-                              v1::DeclareSupportResponse* response) {
+                              const std::string& until, v1::DeclareSupportResponse* response) {
     return DeclareSupportAt(servers_.admin_port, admin, model, until, response);
   }
 
   grpc::Status DeclareSupportAt(int port, const std::string& admin, const std::string& model,
-                                const std::string& until,
-                                v1::DeclareSupportResponse* response) {
+                                const std::string& until, v1::DeclareSupportResponse* response) {
     v1::DeclareSupportRequest request;
     request.set_model(model);
     request.set_security_updates_until(until);
@@ -260,7 +258,10 @@ TEST_F(ManufacturerGrpcTest, OversizedRequestIsRefusedAndChangesNothing) {
 // end the call because of them, naming the format.
 TEST_F(ManufacturerGrpcTest, MalformedBytesAreRefusedAndChangeNothing) {
   // Field 1 (app_start) claims 16 bytes; 3 follow.
-  ExpectMalformedRefused(std::string("\x0a\x10" "abc", 5), "DI message");
+  ExpectMalformedRefused(std::string("\x0a\x10"
+                                     "abc",
+                                     5),
+                         "DI message");
   // Field 15, varint: unknown to DiRequest.
   ExpectMalformedRefused(std::string("\x78\x01", 2), "has unknown fields");
   // Under gRPC's limit (64 KiB) but over what a DI message can need.
@@ -381,22 +382,42 @@ TEST_P(DiStreamRefusalTest, IsRefusedWithTheCheckAndStoresNoVoucher) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Refusals, DiStreamRefusalTest,
-    testing::Values(
-        StreamCase{"EmptyRequest", {Send::kEmpty}, false,
-                   grpc::StatusCode::FAILED_PRECONDITION, "di.unexpected_message",
-                   "expected DI.AppStart, got an empty message", 0, 0},
-        StreamCase{"SetHmacFirst", {Send::kSetHmac}, false,
-                   grpc::StatusCode::FAILED_PRECONDITION, "di.unexpected_message",
-                   "expected DI.AppStart, got DI.SetHMAC", 12, 0},
-        StreamCase{"AppStartRepeated", {Send::kAppStart, Send::kAppStart}, false,
-                   grpc::StatusCode::FAILED_PRECONDITION, "di.unexpected_message",
-                   "expected DI.SetHMAC, got DI.AppStart", 10, 1},
-        StreamCase{"HalfCloseAfterAppStart", {Send::kAppStart}, true,
-                   grpc::StatusCode::FAILED_PRECONDITION, "di.incomplete",
-                   "the device ended the stream before DI.Done", 10, 1}),
-    [](const testing::TestParamInfo<StreamCase>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Refusals, DiStreamRefusalTest,
+                         testing::Values(StreamCase{"EmptyRequest",
+                                                    {Send::kEmpty},
+                                                    false,
+                                                    grpc::StatusCode::FAILED_PRECONDITION,
+                                                    "di.unexpected_message",
+                                                    "expected DI.AppStart, got an empty message",
+                                                    0,
+                                                    0},
+                                         StreamCase{"SetHmacFirst",
+                                                    {Send::kSetHmac},
+                                                    false,
+                                                    grpc::StatusCode::FAILED_PRECONDITION,
+                                                    "di.unexpected_message",
+                                                    "expected DI.AppStart, got DI.SetHMAC",
+                                                    12,
+                                                    0},
+                                         StreamCase{"AppStartRepeated",
+                                                    {Send::kAppStart, Send::kAppStart},
+                                                    false,
+                                                    grpc::StatusCode::FAILED_PRECONDITION,
+                                                    "di.unexpected_message",
+                                                    "expected DI.SetHMAC, got DI.AppStart",
+                                                    10,
+                                                    1},
+                                         StreamCase{"HalfCloseAfterAppStart",
+                                                    {Send::kAppStart},
+                                                    true,
+                                                    grpc::StatusCode::FAILED_PRECONDITION,
+                                                    "di.incomplete",
+                                                    "the device ended the stream before DI.Done",
+                                                    10,
+                                                    1}),
+                         [](const testing::TestParamInfo<StreamCase>& info) {
+                           return info.param.name;
+                         });
 
 // ---- support declarations -------------------------------------------------------
 
@@ -498,7 +519,8 @@ TEST_F(ManufacturerGrpcTest, AuditorMayNotDeclareSupport) {
   v1::DeclareSupportResponse response;
   const grpc::Status status = DeclareSupport("bob", kModel, "2031-12-31", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
-  EXPECT_EQ(status.error_message(), "admin.role: DeclareSupport is not allowed for the auditor role");
+  EXPECT_EQ(status.error_message(),
+            "admin.role: DeclareSupport is not allowed for the auditor role");
   EXPECT_EQ(Snapshot().events.size(), before.events.size());
   v1::GetSupportDeclarationResponse got;
   EXPECT_EQ(GetSupport(kModel, &got).error_code(), grpc::StatusCode::NOT_FOUND);

@@ -21,9 +21,8 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
       c.curve() == v1::CURVE_P384 ? crypto::Curve::kP384 : crypto::Curve::kP256;
   const std::string organization = c.organization().empty() ? "Manufacturer" : c.organization();
   CUSTODY_ASSIGN_OR_RETURN(
-      m->identity_,
-      pki::LoadOrCreateServiceIdentity(dir, server::IdentityOptions(c.server(), "manufacturer"),
-                                       clock, random));
+      m->identity_, pki::LoadOrCreateServiceIdentity(
+                        dir, server::IdentityOptions(c.server(), "manufacturer"), clock, random));
   // The manufacturer's own keys: the voucher key and the device CA, created at
   // first start, but never anew beside vouchers made with the lost ones.
   CUSTODY_ASSIGN_OR_RETURN(m->store_, storage::OpenSqliteStore(dir + "/manufacturer.db"));
@@ -36,18 +35,17 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
       dir, {"voucher.key", "device-ca.key", "device-ca.pem"}, vouchers, "vouchers"));
   CUSTODY_ASSIGN_OR_RETURN(m->voucher_key_, pki::LoadOrCreateKey(dir, "voucher", curve));
   CUSTODY_ASSIGN_OR_RETURN(
-      m->device_ca_,
-      pki::LoadOrCreateCertificateAuthority(dir, "device-ca",
-                                            {organization + " Device CA", organization, "devices"},
-                                            curve, absl::Hours(24 * 365 * 30), clock, random));
+      m->device_ca_, pki::LoadOrCreateCertificateAuthority(
+                         dir, "device-ca", {organization + " Device CA", organization, "devices"},
+                         curve, absl::Hours(24 * 365 * 30), clock, random));
   CUSTODY_ASSIGN_OR_RETURN(m->catalog_, ConfigModelCatalog::New(c, *m->voucher_key_));
 
   m->keys_.voucher_key = &*m->voucher_key_;
   m->keys_.device_ca_key = &m->device_ca_->key;
   m->keys_.device_ca_chain = {m->device_ca_->certificate};
   m->telemetry_ = std::make_unique<server::Telemetry>("manufacturer", clock);
-  m->store_ = std::make_unique<server::MeteredStore>(std::move(m->store_),
-                                                     m->telemetry_->metrics(), clock);
+  m->store_ =
+      std::make_unique<server::MeteredStore>(std::move(m->store_), m->telemetry_->metrics(), clock);
   const protocol::DiServerDeps deps{m->store_.get(), &clock, &random, &m->keys_, &*m->catalog_};
   m->frame_ = server::NewSessionFrame(c.server(), clock, *m->telemetry_);
   m->di_stream_ = std::make_unique<server::StreamKind>(

@@ -114,8 +114,9 @@ grpc::Status SupportDeclarationService::GetSupportDeclaration(
 grpc::Status ManufacturerAdminService::ListVouchers(grpc::ServerContext* context,
                                                     const v1::ListVouchersRequest* request,
                                                     v1::ListVouchersResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator, AdminRole::kAuditor}, "ListVouchers");
+  absl::StatusOr<server::AdminCaller> caller =
+      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
+                             {AdminRole::kOperator, AdminRole::kAuditor}, "ListVouchers");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   const uint32_t size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
   absl::Status status = store_.Transact([&](storage::Transaction& tx) -> absl::Status {
@@ -190,8 +191,8 @@ grpc::Status ManufacturerAdminService::DeclareSupport(grpc::ServerContext* conte
   change.model = request->model();
   change.security_updates_until = request->security_updates_until();
   change.disclosure_policy_url = request->disclosure_policy_url();
-  absl::StatusOr<v1::SignedPayload> declared = protocol::DeclareSupport(
-      store_, voucher_key_, clock_.Now(), caller->AuditActor(), change);
+  absl::StatusOr<v1::SignedPayload> declared =
+      protocol::DeclareSupport(store_, voucher_key_, clock_.Now(), caller->AuditActor(), change);
   if (!declared.ok()) return server::ToGrpcStatus(declared.status());
   *response->mutable_signed_declaration() = *std::move(declared);
   return grpc::Status::OK;

@@ -12,8 +12,8 @@
 #include "absl/status/statusor.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
-#include "core/crypto/x509_certificate.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/x509_certificate.h"
 #include "core/protocol/di_server.h"
 #include "core/storage/store.h"
 #include "custody/v1/config.pb.h"
@@ -91,8 +91,7 @@ class ManufacturerAdminService final : public v1::ManufacturerAdmin::Service {
                             v1::ListVouchersResponse* response) override;
   grpc::Status GetVoucher(grpc::ServerContext* context, const v1::GetVoucherRequest* request,
                           v1::GetVoucherResponse* response) override;
-  grpc::Status ExtendVoucher(grpc::ServerContext* context,
-                             const v1::ExtendVoucherRequest* request,
+  grpc::Status ExtendVoucher(grpc::ServerContext* context, const v1::ExtendVoucherRequest* request,
                              v1::ExtendVoucherResponse* response) override;
   grpc::Status DeclareSupport(grpc::ServerContext* context,
                               const v1::DeclareSupportRequest* request,

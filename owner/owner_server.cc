@@ -165,8 +165,8 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   // With 64 settings of the largest size, the enrolment must still fit in one
   // TO2 message (kMaxTo2MessageSize).
   if (anchors_size > kMaxTrustAnchorsSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "trust_anchor_files: together at most ", kMaxTrustAnchorsSize, " bytes of DER"));
+    return absl::InvalidArgumentError(absl::StrCat("trust_anchor_files: together at most ",
+                                                   kMaxTrustAnchorsSize, " bytes of DER"));
   }
   // Without configured anchors, the device trusts this owner's TLS CA (its
   // fleet endpoint defaults to this owner).
@@ -182,8 +182,8 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   o->keys_.device_ca_chain = {o->device_ca_->certificate};
 
   o->telemetry_ = std::make_unique<server::Telemetry>("owner", clock);
-  o->store_ = std::make_unique<server::MeteredStore>(std::move(o->store_),
-                                                     o->telemetry_->metrics(), clock);
+  o->store_ =
+      std::make_unique<server::MeteredStore>(std::move(o->store_), o->telemetry_->metrics(), clock);
   o->frame_ = server::NewSessionFrame(c.server(), clock, *o->telemetry_);
   o->to2_limiter_ =
       std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to2_rate_limit()), clock);

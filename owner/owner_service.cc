@@ -57,8 +57,8 @@ class TrackedTo2Session {
     if (session_.guid().empty()) return "";
     std::string fields = absl::StrCat("guid=", voucher::FormatGuid(session_.guid()));
     if (!session_.replacement_guid().empty()) {
-      absl::StrAppend(&fields, " replacement_guid=",
-                      voucher::FormatGuid(session_.replacement_guid()));
+      absl::StrAppend(&fields,
+                      " replacement_guid=", voucher::FormatGuid(session_.replacement_guid()));
     }
     return fields;
   }
@@ -124,8 +124,7 @@ size_t OnboardingTracker::size() const {
 server::ByteReactor* OwnerService::Onboard(grpc::CallbackServerContext* context) {
   return options_.stream->Open<TrackedTo2Session, v1::To2Request, v1::To2Response>(
       context,
-      std::make_unique<TrackedTo2Session>(options_.to2, options_.tracker,
-                                          &options_.after_message),
+      std::make_unique<TrackedTo2Session>(options_.to2, options_.tracker, &options_.after_message),
       [](const TrackedTo2Session& session) { return session.Describe(); });
 }
 
@@ -238,8 +237,8 @@ grpc::Status OwnerAdminService::SetSettings(grpc::ServerContext* context,
         scope, stored.settings().empty() ? std::string() : stored.SerializeAsString()));
     return tx.audit()
         .Append(caller->Event(clock_.Now(), "owner.settings",
-                           request->has_guid() ? HexEncode(request->guid()) : scope,
-                           absl::StrCat(stored.settings_size(), " settings")))
+                              request->has_guid() ? HexEncode(request->guid()) : scope,
+                              absl::StrCat(stored.settings_size(), " settings")))
         .status();
   }));
 }

@@ -20,10 +20,10 @@
 #include "core/base/clock.h"
 #include "core/crypto/ec_public_key.h"
 #include "core/crypto/x509_certificate.h"
+#include "core/protocol/to2_format.h"
 #include "core/protocol/to2_server.h"
 #include "core/storage/store.h"
 #include "custody/v1/owner.grpc.pb.h"
-#include "core/protocol/to2_format.h"
 #include "server/session_frame.h"
 
 namespace custody::owner {
@@ -44,8 +44,7 @@ class OnboardingTracker {
 
 // custody.v1.Owner on the serving frame (server/session_frame.h): each Onboard
 // stream is one To2ServerSession, tracked while in flight.
-class OwnerService final
-    : public v1::Owner::WithRawCallbackMethod_Onboard<v1::Owner::Service> {
+class OwnerService final : public v1::Owner::WithRawCallbackMethod_Onboard<v1::Owner::Service> {
  public:
   static constexpr server::StreamProtocol kProtocol{"to2", "TO2 message", "device", "TO2.Done",
                                                     protocol::kMaxTo2MessageSize};

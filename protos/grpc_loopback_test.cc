@@ -18,8 +18,7 @@ namespace {
 constexpr int kMaxMessageSize = 1024;
 
 class EchoService final : public Echo::Service {
-  grpc::Status Unary(grpc::ServerContext*, const EchoRequest* request,
-                     EchoReply* reply) override {
+  grpc::Status Unary(grpc::ServerContext*, const EchoRequest* request, EchoReply* reply) override {
     reply->set_data(request->data());
     *reply->mutable_guid() = request->guid();
     return grpc::Status::OK;

@@ -27,10 +27,9 @@ inline constexpr absl::Duration kDefaultExchangeDeadline = absl::Seconds(30);
 // Registers `registration` (or removes it, when registration.remove) with the
 // owner key. The request is checked locally first (To0ClientSession::New), so a
 // wrong key fails before anything is sent. Returns what the service granted.
-absl::StatusOr<v1::To0AcceptOwner> RegisterOwner(const std::shared_ptr<grpc::Channel>& channel,
-                                                 protocol::To0Registration registration,
-                                                 const crypto::EcPrivateKey& owner_key,
-                                                 absl::Duration deadline = kDefaultExchangeDeadline);
+absl::StatusOr<v1::To0AcceptOwner> RegisterOwner(
+    const std::shared_ptr<grpc::Channel>& channel, protocol::To0Registration registration,
+    const crypto::EcPrivateKey& owner_key, absl::Duration deadline = kDefaultExchangeDeadline);
 
 // Runs TO1 for the device; returns the owner's location only after the device
 // has verified the voucher and the owner's signature (To1ClientSession).

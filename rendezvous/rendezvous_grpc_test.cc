@@ -96,10 +96,9 @@ class RendezvousGrpcTest : public testing::Test {
     registration.lifetime = absl::Hours(1);
     // Statuses as gRPC's, with the check name in the details, like every refusal
     // checked here.
-    return server::ToGrpcStatus(
-        RegisterOwner(Channel(servers_.device_port, ""), std::move(registration),
-                      set_->owner_keys.back())
-            .status());
+    return server::ToGrpcStatus(RegisterOwner(Channel(servers_.device_port, ""),
+                                              std::move(registration), set_->owner_keys.back())
+                                    .status());
   }
 
   grpc::Status Find(std::optional<protocol::OwnerLocation>* found) {
@@ -229,8 +228,11 @@ TEST_F(RendezvousGrpcTest, MalformedAndOversizedMessagesEndTheStream) {
     SetTestDeadline(context);
     auto stream = stub->FindOwner(&context);
     v1::To1Request request;
-    request.mutable_hello_rv()->mutable_guid()->GetReflection()->MutableUnknownFields(
-        request.mutable_hello_rv()->mutable_guid())->AddVarint(99, 1);
+    request.mutable_hello_rv()
+        ->mutable_guid()
+        ->GetReflection()
+        ->MutableUnknownFields(request.mutable_hello_rv()->mutable_guid())
+        ->AddVarint(99, 1);
     stream->Write(request);
     stream->WritesDone();
     ExpectStatus(stream->Finish(), grpc::StatusCode::INVALID_ARGUMENT, "to1.format");

@@ -37,25 +37,26 @@ absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfi
   // gRPC's own limit must let the largest TO0 message and TO1 answer through, or
   // they would be refused before the service's precise checks.
   if (config.server().max_message_bytes() < server::kDefaultMaxMessageBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "server.max_message_bytes must be at least ", server::kDefaultMaxMessageBytes,
-        " for the rendezvous service (a TO0 message carries a voucher of up to ",
-        protocol::kMaxRegisteredVoucherSize, " bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("server.max_message_bytes must be at least ", server::kDefaultMaxMessageBytes,
+                     " for the rendezvous service (a TO0 message carries a voucher of up to ",
+                     protocol::kMaxRegisteredVoucherSize, " bytes)"));
   }
   r->config_ = std::move(config);
   const v1::RendezvousConfig& c = r->config_;
   const std::string& dir = c.server().state_dir();
   CUSTODY_ASSIGN_OR_RETURN(
-      r->identity_,
-      pki::LoadOrCreateServiceIdentity(dir, server::IdentityOptions(c.server(), "rendezvous"),
-                                       clock, random));
+      r->identity_, pki::LoadOrCreateServiceIdentity(
+                        dir, server::IdentityOptions(c.server(), "rendezvous"), clock, random));
   CUSTODY_ASSIGN_OR_RETURN(r->store_, storage::OpenSqliteStore(dir + "/rendezvous.db"));
   r->telemetry_ = std::make_unique<server::Telemetry>("rendezvous", clock);
-  r->store_ = std::make_unique<server::MeteredStore>(std::move(r->store_),
-                                                     r->telemetry_->metrics(), clock);
+  r->store_ =
+      std::make_unique<server::MeteredStore>(std::move(r->store_), r->telemetry_->metrics(), clock);
   r->frame_ = server::NewSessionFrame(c.server(), clock, *r->telemetry_);
-  r->to0_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to0_rate_limit()), clock);
-  r->to1_limiter_ = std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to1_rate_limit()), clock);
+  r->to0_limiter_ =
+      std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to0_rate_limit()), clock);
+  r->to1_limiter_ =
+      std::make_unique<server::RateLimiter>(server::ToRateLimit(c.to1_rate_limit()), clock);
   server::StreamOptions to0 = server::StreamOptionsFor(c.server(), RendezvousService::kTo0);
   to0.rate_limit = r->to0_limiter_.get();
   r->to0_stream_ = std::make_unique<server::StreamKind>(*r->frame_, to0);
@@ -87,7 +88,8 @@ absl::StatusOr<int64_t> Rendezvous::SweepExpired() {
   while (true) {
     int64_t deleted = 0;
     CUSTODY_RETURN_IF_ERROR(store_->Transact([&](storage::Transaction& tx) -> absl::Status {
-      CUSTODY_ASSIGN_OR_RETURN(deleted, tx.registrations().DeleteExpired(clock_.Now(), kSweepBatch));
+      CUSTODY_ASSIGN_OR_RETURN(deleted,
+                               tx.registrations().DeleteExpired(clock_.Now(), kSweepBatch));
       return absl::OkStatus();
     }));
     total += deleted;

@@ -32,8 +32,8 @@ class Rendezvous {
  public:
   // Checks the configuration, fills its defaults, loads or creates the state
   // directory's identity and database, and starts the sweeper.
-  static absl::StatusOr<std::unique_ptr<Rendezvous>> Open(v1::RendezvousConfig config,
-                                                          Clock& clock, SecureRandom& random);
+  static absl::StatusOr<std::unique_ptr<Rendezvous>> Open(v1::RendezvousConfig config, Clock& clock,
+                                                          SecureRandom& random);
   ~Rendezvous();
   Rendezvous(const Rendezvous&) = delete;
   Rendezvous& operator=(const Rendezvous&) = delete;

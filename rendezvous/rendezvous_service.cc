@@ -34,8 +34,7 @@ v1::RegistrationSummary Summarize(const storage::RegistrationRecord& record) {
   absl::StatusOr<v1::OwnershipVoucher> voucher = voucher::ParseVoucher(record.voucher);
   v1::VoucherHeader header;
   if (voucher.ok() && header.ParseFromString(voucher->header())) {
-    summary.set_manufacturer_key_fingerprint(
-        crypto::Sha256(header.manufacturer_key().spki_der()));
+    summary.set_manufacturer_key_fingerprint(crypto::Sha256(header.manufacturer_key().spki_der()));
   }
   // Stored after verification; read back for display only.
   v1::SignedPayload signed_record;
@@ -69,9 +68,9 @@ server::ByteReactor* RendezvousService::FindOwner(grpc::CallbackServerContext* c
       context, std::make_unique<protocol::To1ServerSession>(options_.to1));
 }
 
-grpc::Status RendezvousAdminService::ListRegistrations(
-    grpc::ServerContext* context, const v1::ListRegistrationsRequest* request,
-    v1::ListRegistrationsResponse* response) {
+grpc::Status RendezvousAdminService::ListRegistrations(grpc::ServerContext* context,
+                                                       const v1::ListRegistrationsRequest* request,
+                                                       v1::ListRegistrationsResponse* response) {
   absl::StatusOr<server::AdminCaller> caller =
       server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
                              {AdminRole::kOperator, AdminRole::kAuditor}, "ListRegistrations");
@@ -100,8 +99,7 @@ grpc::Status RendezvousAdminService::DeleteRegistration(
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_RETURN_IF_ERROR(tx.registrations().Delete(request->guid()));
     return tx.audit()
-        .Append(caller->Event(clock_.Now(), "registration.delete",
-                           HexEncode(request->guid()), ""))
+        .Append(caller->Event(clock_.Now(), "registration.delete", HexEncode(request->guid()), ""))
         .status();
   }));
 }
@@ -114,16 +112,15 @@ grpc::Status RendezvousAdminService::ListTrustedManufacturers(
       "ListTrustedManufacturers");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
-    CUSTODY_ASSIGN_OR_RETURN(std::vector<storage::TrustedKeyRecord> keys,
-                             tx.trusted_keys().List());
+    CUSTODY_ASSIGN_OR_RETURN(std::vector<storage::TrustedKeyRecord> keys, tx.trusted_keys().List());
     for (const storage::TrustedKeyRecord& key : keys) *response->add_manufacturers() = ToWire(key);
     return absl::OkStatus();
   }));
 }
 
-grpc::Status RendezvousAdminService::TrustManufacturer(
-    grpc::ServerContext* context, const v1::TrustManufacturerRequest* request,
-    v1::TrustManufacturerResponse* response) {
+grpc::Status RendezvousAdminService::TrustManufacturer(grpc::ServerContext* context,
+                                                       const v1::TrustManufacturerRequest* request,
+                                                       v1::TrustManufacturerResponse* response) {
   absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
       *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "TrustManufacturer");
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
@@ -145,8 +142,8 @@ grpc::Status RendezvousAdminService::TrustManufacturer(
     *response->mutable_manufacturer() = ToWire(record);
     return tx.audit()
         .Append(caller->Event(record.added_at, "trust.add",
-                           absl::StrCat("SHA256:", HexEncode(record.fingerprint)),
-                           absl::StrCat("label \"", record.label, "\"")))
+                              absl::StrCat("SHA256:", HexEncode(record.fingerprint)),
+                              absl::StrCat("label \"", record.label, "\"")))
         .status();
   }));
 }
@@ -165,8 +162,8 @@ grpc::Status RendezvousAdminService::DistrustManufacturer(
     CUSTODY_RETURN_IF_ERROR(tx.trusted_keys().Delete(request->fingerprint()));
     return tx.audit()
         .Append(caller->Event(clock_.Now(), "trust.remove",
-                           absl::StrCat("SHA256:", HexEncode(request->fingerprint())),
-                           "existing registrations stay until they expire or are deleted"))
+                              absl::StrCat("SHA256:", HexEncode(request->fingerprint())),
+                              "existing registrations stay until they expire or are deleted"))
         .status();
   }));
 }

@@ -8,11 +8,11 @@
 #include "absl/time/time.h"
 #include "core/base/clock.h"
 #include "core/crypto/x509_certificate.h"
+#include "core/protocol/rendezvous_format.h"
 #include "core/protocol/to0_server.h"
 #include "core/protocol/to1_server.h"
 #include "core/storage/store.h"
 #include "custody/v1/rendezvous.grpc.pb.h"
-#include "core/protocol/rendezvous_format.h"
 #include "server/session_frame.h"
 
 namespace custody::rendezvous {

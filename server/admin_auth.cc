@@ -27,8 +27,7 @@ storage::AuditEvent AdminCaller::Event(absl::Time now, absl::string_view action,
 }
 
 absl::StatusOr<AdminCaller> AuthenticateAdmin(const grpc::ServerContext& context,
-                                              const crypto::Certificate& admin_ca,
-                                              absl::Time now) {
+                                              const crypto::Certificate& admin_ca, absl::Time now) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) {
     return absl::UnauthenticatedError("the admin API needs a client certificate");
@@ -64,9 +63,9 @@ absl::Status RequireRole(const AdminCaller& caller, std::initializer_list<pki::A
   for (pki::AdminRole role : allowed) {
     if (caller.role == role) return absl::OkStatus();
   }
-  return CheckFailed(absl::StatusCode::kPermissionDenied, "admin.role",
-                     absl::StrCat(rpc, " is not allowed for the ",
-                                  pki::AdminRoleName(caller.role), " role"));
+  return CheckFailed(
+      absl::StatusCode::kPermissionDenied, "admin.role",
+      absl::StrCat(rpc, " is not allowed for the ", pki::AdminRoleName(caller.role), " role"));
 }
 
 }  // namespace custody::server

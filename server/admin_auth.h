@@ -35,8 +35,7 @@ struct AdminCaller {
 // UNAUTHENTICATED when the call carries no client certificate or it does not
 // verify against `admin_ca` at `now`; PERMISSION_DENIED when it names no role.
 absl::StatusOr<AdminCaller> AuthenticateAdmin(const grpc::ServerContext& context,
-                                              const crypto::Certificate& admin_ca,
-                                              absl::Time now);
+                                              const crypto::Certificate& admin_ca, absl::Time now);
 
 // AuthenticateAdmin, then RequireRole: the first lines of every admin RPC.
 absl::StatusOr<AdminCaller> AuthorizeAdmin(const grpc::ServerContext& context,

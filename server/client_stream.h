@@ -6,8 +6,9 @@
 // before anything is sent. A refusal by the session itself (the peer's reply
 // failed a check here) cancels the stream and comes back annotated with
 // `local_context`; a refusal by the peer comes back as its status
-// (server::FromGrpcStatus, check name kept), annotated with `peer_context`. A stream that ends before the session is done is
-// UNAVAILABLE. The Session type provides Start(), Handle(response) and done().
+// (server::FromGrpcStatus, check name kept), annotated with `peer_context`. A stream that ends
+// before the session is done is UNAVAILABLE. The Session type provides Start(), Handle(response)
+// and done().
 
 #ifndef CUSTODY_SERVER_CLIENT_STREAM_H_
 #define CUSTODY_SERVER_CLIENT_STREAM_H_

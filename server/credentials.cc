@@ -46,8 +46,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> AdminCredentials(
 }
 
 std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const std::string& server_ca_pem,
-                                                           const std::string& client_key_pem,
-                                                           const std::string& client_cert_pem) {
+                                                            const std::string& client_key_pem,
+                                                            const std::string& client_cert_pem) {
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = server_ca_pem;
   if (!client_key_pem.empty() && !client_cert_pem.empty()) {
@@ -63,8 +63,7 @@ std::shared_ptr<grpc::ChannelCredentials> UnauthenticatedServerCredentials() {
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_verify_server_certs(false);
   options.set_check_call_host(false);
-  options.set_certificate_verifier(
-      std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
   return grpc::experimental::TlsCredentials(options);
 }
 

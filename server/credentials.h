@@ -31,8 +31,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> AdminCredentials(
 // when both are non-empty (the admin port). The key PEM is a secret; pass it in a
 // string the caller wipes.
 std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const std::string& server_ca_pem,
-                                                           const std::string& client_key_pem,
-                                                           const std::string& client_cert_pem);
+                                                            const std::string& client_key_pem,
+                                                            const std::string& client_cert_pem);
 
 // Client side: TLS that does not authenticate the server. Only for a peer that a
 // protocol authenticates by other means: the device reaching an owner it has not

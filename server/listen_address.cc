@@ -70,9 +70,9 @@ absl::Status CheckListenAddresses(const std::vector<NamedAddress>& addresses) {
       const ListenAddress& other = parsed[i];
       if (address->port == 0 || address->port != other.port) continue;
       if (address->host == other.host || address->wildcard() || other.wildcard()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            named.field, " and ", addresses[i].field, " both listen on port ", address->port,
-            "; give each its own port"));
+        return absl::InvalidArgumentError(absl::StrCat(named.field, " and ", addresses[i].field,
+                                                       " both listen on port ", address->port,
+                                                       "; give each its own port"));
       }
     }
     parsed.push_back(*std::move(address));

@@ -16,7 +16,7 @@
 namespace custody::server {
 
 struct ListenAddress {
-  std::string host;  // Without brackets: "127.0.0.1", "::", "localhost".
+  std::string host;   // Without brackets: "127.0.0.1", "::", "localhost".
   uint32_t port = 0;  // 0: the system picks one.
   bool wildcard() const { return host == "0.0.0.0" || host == "::" || host.empty(); }
 };

@@ -49,9 +49,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{":8040", "not a host"}, BadCase{"a b:1", "not a host"}));
 
 TEST(ListenAddressTest, TwoListenersOnOnePortAreRefused) {
-  absl::Status same = CheckListenAddresses(
-      {{"server.listen_address", "127.0.0.1:8040"},
-       {"server.admin_listen_address", "127.0.0.1:8040"}});
+  absl::Status same = CheckListenAddresses({{"server.listen_address", "127.0.0.1:8040"},
+                                            {"server.admin_listen_address", "127.0.0.1:8040"}});
   EXPECT_EQ(same.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(same.message()),
               HasSubstr("server.admin_listen_address and server.listen_address both listen on "

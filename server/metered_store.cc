@@ -6,11 +6,11 @@ namespace custody::server {
 
 MeteredStore::MeteredStore(std::unique_ptr<storage::Store> inner, MetricsRegistry& metrics,
                            Clock& clock)
-    : MeteredStore(std::move(inner), metrics, clock,
-                   metrics.AddCounter(
-                       "custody_store_transactions_total",
-                       "Store transactions, by outcome: ok, busy, error, rolled_back.",
-                       {"outcome"})) {}
+    : MeteredStore(
+          std::move(inner), metrics, clock,
+          metrics.AddCounter("custody_store_transactions_total",
+                             "Store transactions, by outcome: ok, busy, error, rolled_back.",
+                             {"outcome"})) {}
 
 MeteredStore::MeteredStore(std::unique_ptr<storage::Store> inner, MetricsRegistry& metrics,
                            Clock& clock, CounterFamily& outcomes)
@@ -19,8 +19,8 @@ MeteredStore::MeteredStore(std::unique_ptr<storage::Store> inner, MetricsRegistr
       duration_(metrics
                     .AddHistogram("custody_store_transaction_seconds",
                                   "Store transaction time, the wait for the store included.", {},
-                                  {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                   0.5, 1, 2.5, 5})
+                                  {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                   1, 2.5, 5})
                     .With()),
       ok_(outcomes.With({"ok"})),
       busy_(outcomes.With({"busy"})),

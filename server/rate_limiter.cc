@@ -1,14 +1,14 @@
 #include "server/rate_limiter.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include <arpa/inet.h>
-
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/str_cat.h"
 #include "core/base/status.h"
 
 namespace custody::server {

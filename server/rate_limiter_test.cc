@@ -83,7 +83,7 @@ TEST(RateLimiterTest, RefilledPeersAreDroppedTogetherFromTheOldEnd) {
     EXPECT_TRUE(limiter.Admit(peer(n)).ok());
     EXPECT_TRUE(limiter.Admit(peer(n)).ok());
   }
-  clock.Advance(absl::Seconds(2));  // Every bucket has refilled.
+  clock.Advance(absl::Seconds(2));           // Every bucket has refilled.
   EXPECT_TRUE(limiter.Admit(peer(3)).ok());  // 3 is now the most recent, and spent one.
   // A new peer drops the refilled 1 and 2 in one pass; 3 stays with its state.
   EXPECT_TRUE(limiter.Admit(peer(4)).ok());

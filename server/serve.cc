@@ -17,12 +17,12 @@
 #include "absl/synchronization/mutex.h"
 #include "core/base/file_util.h"
 #include "core/base/status.h"
+#include "core/base/version.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/impl/server_builder_option.h"
-#include "grpcpp/resource_quota.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "core/base/version.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/resource_quota.h"
 #include "server/credentials.h"
 #include "server/listen_address.h"
 #include "server/log.h"
@@ -142,9 +142,9 @@ absl::Status ConfigureLogging(const v1::ServerConfig& config) {
 StreamOptions StreamOptionsFor(const v1::ServerConfig& config, const StreamProtocol& protocol) {
   StreamOptions options;
   options.protocol = protocol;
-  options.step_deadline = absl::Seconds(config.step_deadline_seconds() == 0
-                                            ? kDefaultStepDeadlineSeconds
-                                            : config.step_deadline_seconds());
+  options.step_deadline =
+      absl::Seconds(config.step_deadline_seconds() == 0 ? kDefaultStepDeadlineSeconds
+                                                        : config.step_deadline_seconds());
   options.caps.max_sessions =
       config.max_sessions() == 0 ? kDefaultMaxSessions : config.max_sessions();
   options.caps.max_sessions_per_peer = config.max_sessions_per_peer() == 0
@@ -196,8 +196,7 @@ pki::ServiceIdentityOptions IdentityOptions(const v1::ServerConfig& config,
     options.dns_names.assign(config.tls_dns_names().begin(), config.tls_dns_names().end());
   }
   if (!config.tls_ip_addresses().empty()) {
-    options.ip_addresses.assign(config.tls_ip_addresses().begin(),
-                                config.tls_ip_addresses().end());
+    options.ip_addresses.assign(config.tls_ip_addresses().begin(), config.tls_ip_addresses().end());
   }
   return options;
 }
@@ -218,16 +217,14 @@ absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
     // A second process on a taken port must fail, not share it.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    builder.AddChannelArgument(
-        GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
-        static_cast<int>(1000 * (config.handshake_timeout_seconds() == 0
-                                     ? kDefaultHandshakeTimeoutSeconds
-                                     : config.handshake_timeout_seconds())));
-    builder.AddChannelArgument(
-        GRPC_ARG_MAX_CONNECTION_IDLE_MS,
-        static_cast<int>(1000 * (config.connection_idle_seconds() == 0
-                                     ? kDefaultConnectionIdleSeconds
-                                     : config.connection_idle_seconds())));
+    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                               static_cast<int>(1000 * (config.handshake_timeout_seconds() == 0
+                                                            ? kDefaultHandshakeTimeoutSeconds
+                                                            : config.handshake_timeout_seconds())));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               static_cast<int>(1000 * (config.connection_idle_seconds() == 0
+                                                            ? kDefaultConnectionIdleSeconds
+                                                            : config.connection_idle_seconds())));
     grpc::ResourceQuota quota(absl::StrCat("custody:", address));
     quota.SetMaxThreads(kMaxSyncThreadsPerServer);
     builder.SetResourceQuota(quota);
@@ -249,17 +246,17 @@ absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
   running.device = build(config.listen_address(), device_creds, services.device,
                          /*reflection=*/false, &running.device_port);
   if (running.device == nullptr || running.device_port == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "server.listen_address: cannot listen on ", config.listen_address(),
-        " (is another process using the port?)"));
+    return absl::FailedPreconditionError(absl::StrCat("server.listen_address: cannot listen on ",
+                                                      config.listen_address(),
+                                                      " (is another process using the port?)"));
   }
   running.admin = build(config.admin_listen_address(), admin_creds, services.admin,
                         /*reflection=*/true, &running.admin_port);
   if (running.admin == nullptr || running.admin_port == 0) {
     running.device->Shutdown();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "server.admin_listen_address: cannot listen on ", config.admin_listen_address(),
-        " (is another process using the port?)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("server.admin_listen_address: cannot listen on ",
+                     config.admin_listen_address(), " (is another process using the port?)"));
   }
   const std::string& metrics_address = config.metrics_listen_address();
   if (services.telemetry != nullptr && !metrics_address.empty() && metrics_address != "none") {
@@ -284,8 +281,8 @@ void RunningServers::Shutdown(absl::Duration grace) {
   metrics.reset();
 }
 
-absl::Status ServeUntilSignal(const v1::ServerConfig& config,
-                              const pki::ServiceIdentity& identity, const Services& services) {
+absl::Status ServeUntilSignal(const v1::ServerConfig& config, const pki::ServiceIdentity& identity,
+                              const Services& services) {
   PrepareProcess();
   CUSTODY_ASSIGN_OR_RETURN(RunningServers running, StartServers(config, identity, services));
   DefaultLogger().Info("serving", {{"device_port", running.device_port},

@@ -20,10 +20,10 @@
 #include "absl/time/time.h"
 #include "core/pki/service_identity.h"
 #include "custody/v1/config.pb.h"
-#include "grpcpp/server.h"
 #include "grpcpp/impl/service_type.h"
-#include "server/rate_limiter.h"
+#include "grpcpp/server.h"
 #include "server/metrics_http.h"
+#include "server/rate_limiter.h"
 #include "server/session_frame.h"
 #include "server/telemetry.h"
 
@@ -110,8 +110,8 @@ absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
 // Starts both servers, writes the ports file if configured, serves until SIGTERM
 // or SIGINT, then shuts down gracefully. FAILED_PRECONDITION when a port cannot
 // be bound.
-absl::Status ServeUntilSignal(const v1::ServerConfig& config,
-                              const pki::ServiceIdentity& identity, const Services& services);
+absl::Status ServeUntilSignal(const v1::ServerConfig& config, const pki::ServiceIdentity& identity,
+                              const Services& services);
 
 }  // namespace custody::server
 

@@ -27,9 +27,9 @@ void SetTestDeadline(grpc::ClientContext& context) {
 void IssueTestAdmins(const std::string& state_dir) {
   for (auto [admin, role] : {std::pair{"alice", pki::AdminRole::kOperator},
                              std::pair{"bob", pki::AdminRole::kAuditor}}) {
-    absl::Status issued =
-        pki::IssueAdminCredential(state_dir, admin, role, absl::Hours(24),
-                                  absl::StrCat(state_dir, "/", admin), SystemClock(), SystemRandom());
+    absl::Status issued = pki::IssueAdminCredential(state_dir, admin, role, absl::Hours(24),
+                                                    absl::StrCat(state_dir, "/", admin),
+                                                    SystemClock(), SystemRandom());
     EXPECT_TRUE(issued.ok()) << issued;
   }
 }

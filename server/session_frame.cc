@@ -20,8 +20,7 @@ uint32_t RandomPrefix() {
 
 }  // namespace
 
-SessionFrame::SessionFrame(Clock& clock, MetricsRegistry& metrics, Logger& logger,
-                           size_t workers)
+SessionFrame::SessionFrame(Clock& clock, MetricsRegistry& metrics, Logger& logger, size_t workers)
     : clock_(clock),
       logger_(logger),
       sessions_(metrics.AddCounter("custody_sessions_total",
@@ -36,8 +35,8 @@ SessionFrame::SessionFrame(Clock& clock, MetricsRegistry& metrics, Logger& logge
                                   "Protocol sessions admitted and not yet ended.", {"protocol"})),
       durations_(metrics.AddHistogram(
           "custody_session_duration_seconds",
-          "How long admitted protocol sessions lasted, from admission to their end.",
-          {"protocol"}, {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})),
+          "How long admitted protocol sessions lasted, from admission to their end.", {"protocol"},
+          {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})),
       id_prefix_(RandomPrefix()),
       timer_(clock),
       pool_(workers) {
@@ -74,15 +73,15 @@ absl::Status ParseStreamMessage(const grpc::ByteBuffer& in, const StreamProtocol
   const std::string check = absl::StrCat(protocol.name, ".format");
   std::vector<grpc::Slice> slices;
   if (in.Length() > protocol.max_request_bytes || !in.Dump(&slices).ok()) {
-    return CheckFailed(absl::StatusCode::kResourceExhausted, check,
-                       absl::StrCat("a ", protocol.what, " is at most ",
-                                    protocol.max_request_bytes, " bytes"));
+    return CheckFailed(
+        absl::StatusCode::kResourceExhausted, check,
+        absl::StrCat("a ", protocol.what, " is at most ", protocol.max_request_bytes, " bytes"));
   }
   absl::Status parsed;
   if (slices.size() == 1) {
-    parsed = ParseStrict(absl::string_view(reinterpret_cast<const char*>(slices[0].begin()),
-                                           slices[0].size()),
-                         protocol.max_request_bytes, protocol.what, out);
+    parsed = ParseStrict(
+        absl::string_view(reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()),
+        protocol.max_request_bytes, protocol.what, out);
   } else {
     std::string bytes;
     bytes.reserve(in.Length());
@@ -135,12 +134,12 @@ void SessionReactorBase::WaitForPeer() {
 
 void SessionReactorBase::StepExpired() {
   const StreamProtocol& protocol = kind_.options().protocol;
-  const grpc::Status status = ToGrpcStatus(
-      CheckFailed(absl::StatusCode::kDeadlineExceeded,
-                  absl::StrCat(protocol.name, ".step_deadline"),
-                  absl::StrCat("the ", protocol.peer, " sent nothing for ",
-                               absl::FormatDuration(kind_.options().step_deadline))),
-      protocol::MessageNumber(previous_));
+  const grpc::Status status =
+      ToGrpcStatus(CheckFailed(absl::StatusCode::kDeadlineExceeded,
+                               absl::StrCat(protocol.name, ".step_deadline"),
+                               absl::StrCat("the ", protocol.peer, " sent nothing for ",
+                                            absl::FormatDuration(kind_.options().step_deadline))),
+                   protocol::MessageNumber(previous_));
   {
     // Only while a read is outstanding: a message that arrived meanwhile is
     // being handled, and its step will answer or end the stream.
@@ -164,10 +163,10 @@ void SessionReactorBase::OnReadDone(bool ok) {
     // The peer half-closed, or the call was cancelled (the peer went away, or
     // the server is shutting down).
     if (context_->IsCancelled()) {
-      End(ToGrpcStatus(CheckFailed(absl::StatusCode::kCancelled,
-                                   absl::StrCat(protocol.name, ".cancelled"),
-                                   absl::StrCat("the stream was cancelled")),
-                       protocol::MessageNumber(previous_)));
+      End(ToGrpcStatus(
+          CheckFailed(absl::StatusCode::kCancelled, absl::StrCat(protocol.name, ".cancelled"),
+                      absl::StrCat("the stream was cancelled")),
+          protocol::MessageNumber(previous_)));
     } else {
       End(ToGrpcStatus(CheckFailed(absl::StatusCode::kFailedPrecondition,
                                    absl::StrCat(protocol.name, ".incomplete"),
@@ -197,9 +196,9 @@ void SessionReactorBase::RunStep() {
     absl::Status spent = options.budget->Admit("");
     if (!spent.ok()) {
       End(ToGrpcStatus(
-          CheckFailed(absl::StatusCode::kResourceExhausted,
-                      absl::StrCat(options.protocol.name, ".busy"),
-                      absl::StrCat("the service is at its limit of new sessions; ", spent.message())),
+          CheckFailed(
+              absl::StatusCode::kResourceExhausted, absl::StrCat(options.protocol.name, ".busy"),
+              absl::StrCat("the service is at its limit of new sessions; ", spent.message())),
           protocol::MessageNumber(previous_)));
       return;
     }
@@ -217,10 +216,10 @@ void SessionReactorBase::OnWriteDone(bool ok) {
   out_.Clear();
   if (!ok) {
     const StreamProtocol& protocol = kind_.options().protocol;
-    End(ToGrpcStatus(CheckFailed(absl::StatusCode::kCancelled,
-                                 absl::StrCat(protocol.name, ".cancelled"),
-                                 absl::StrCat("the ", protocol.peer, " went away")),
-                     protocol::MessageNumber(previous_)));
+    End(ToGrpcStatus(
+        CheckFailed(absl::StatusCode::kCancelled, absl::StrCat(protocol.name, ".cancelled"),
+                    absl::StrCat("the ", protocol.peer, " went away")),
+        protocol::MessageNumber(previous_)));
     return;
   }
   if (SessionDone()) {
@@ -248,11 +247,11 @@ void SessionReactorBase::Finished(const grpc::Status& status) {
   if (!status.ok() && !admitted_) {
     // Refused before any message: one debug line (a flood must not flood the
     // log); the refusal counter shows the rate.
-    kind_.frame().logger().Debug(
-        "session refused", {{"protocol", kind_.options().protocol.name},
-                            {"peer", context_->peer()},
-                            {"check", check},
-                            {"code", static_cast<int>(status.error_code())}});
+    kind_.frame().logger().Debug("session refused",
+                                 {{"protocol", kind_.options().protocol.name},
+                                  {"peer", context_->peer()},
+                                  {"check", check},
+                                  {"code", static_cast<int>(status.error_code())}});
   }
   Finish(status);
 }
@@ -268,24 +267,27 @@ void SessionReactorBase::OnDone() {
       outcome = outcome_;
     }
     // Every admitted session is one line: completed at info, refused at warning.
-    const double ms =
-        absl::ToDoubleMilliseconds(kind_.frame().clock().MonotonicNow() - started_);
+    const double ms = absl::ToDoubleMilliseconds(kind_.frame().clock().MonotonicNow() - started_);
     const std::string detail = Describe();
     const absl::string_view protocol = kind_.options().protocol.name;
     if (outcome.ok()) {
-      kind_.frame().logger().Info(
-          "session completed",
-          {{"session", session_id_}, {"protocol", protocol}, {"peer", context_->peer()},
-           {"duration_ms", absl::StrFormat("%.1f", ms)}, {"detail", detail}});
+      kind_.frame().logger().Info("session completed",
+                                  {{"session", session_id_},
+                                   {"protocol", protocol},
+                                   {"peer", context_->peer()},
+                                   {"duration_ms", absl::StrFormat("%.1f", ms)},
+                                   {"detail", detail}});
     } else {
-      kind_.frame().logger().Warning(
-          "session refused",
-          {{"session", session_id_}, {"protocol", protocol}, {"peer", context_->peer()},
-           {"check", ErrorDetailOf(outcome).check()},
-           {"code", static_cast<int>(outcome.error_code())},
-           {"last_message", protocol::MessageTypeName(previous_)},
-           {"duration_ms", absl::StrFormat("%.1f", ms)}, {"error", outcome.error_message()},
-           {"detail", detail}});
+      kind_.frame().logger().Warning("session refused",
+                                     {{"session", session_id_},
+                                      {"protocol", protocol},
+                                      {"peer", context_->peer()},
+                                      {"check", ErrorDetailOf(outcome).check()},
+                                      {"code", static_cast<int>(outcome.error_code())},
+                                      {"last_message", protocol::MessageTypeName(previous_)},
+                                      {"duration_ms", absl::StrFormat("%.1f", ms)},
+                                      {"error", outcome.error_message()},
+                                      {"detail", detail}});
     }
   }
   delete this;

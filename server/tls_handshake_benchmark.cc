@@ -168,8 +168,7 @@ int Main() {
   };
   constexpr int kWarmup = 200;
   constexpr int kRuns = 2000;
-  std::printf("server CPU per handshake, %d handshakes each (one thread, memory BIOs)\n\n",
-              kRuns);
+  std::printf("server CPU per handshake, %d handshakes each (one thread, memory BIOs)\n\n", kRuns);
   std::printf("| handshake | server CPU |\n|---|---|\n");
   for (const Variant& variant : variants) {
     SslCtxPtr server_ctx = ServerContext(*identity, variant);

@@ -3,8 +3,8 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -70,13 +70,12 @@ class TlsTest : public testing::Test {
     options.service_name = "test";
     identity_ = new pki::ServiceIdentity(*pki::LoadOrCreateServiceIdentity(
         root_ + "/service", options, SystemClock(), SystemRandom()));
-    ASSERT_TRUE(pki::LoadOrCreateServiceIdentity(root_ + "/other", options, SystemClock(),
-                                                 SystemRandom())
-                    .ok());
-    for (auto [dir, name, role] :
-         {std::tuple{"/service", "alice", pki::AdminRole::kOperator},
-          std::tuple{"/service", "bob", pki::AdminRole::kAuditor},
-          std::tuple{"/other", "mallory", pki::AdminRole::kOperator}}) {
+    ASSERT_TRUE(
+        pki::LoadOrCreateServiceIdentity(root_ + "/other", options, SystemClock(), SystemRandom())
+            .ok());
+    for (auto [dir, name, role] : {std::tuple{"/service", "alice", pki::AdminRole::kOperator},
+                                   std::tuple{"/service", "bob", pki::AdminRole::kAuditor},
+                                   std::tuple{"/other", "mallory", pki::AdminRole::kOperator}}) {
       ASSERT_TRUE(pki::IssueAdminCredential(root_ + dir, name, role, absl::Hours(24),
                                             absl::StrCat(root_, "/", name), SystemClock(),
                                             SystemRandom())

@@ -12,8 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>

@@ -26,7 +26,8 @@ double CpuSeconds(int pid) {
   }
   // Fields after the command: state is [0], utime is [11], stime is [12].
   if (fields.size() < 13) return 0;
-  return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double Percentile(std::vector<double>& samples, double p) {

@@ -79,7 +79,9 @@ namespace {
 constexpr int kKeyPool = 64;
 constexpr int64_t kBatch = 20000;
 
-std::string KeyPath(const std::string& dir, int k) { return absl::StrCat(dir, "/device-", k, ".key"); }
+std::string KeyPath(const std::string& dir, int k) {
+  return absl::StrCat(dir, "/device-", k, ".key");
+}
 
 // Registration i's GUID: "rvbench:" and i, big-endian.
 std::string BenchGuid(int64_t i) {
@@ -91,8 +93,8 @@ std::string BenchGuid(int64_t i) {
 absl::Status Fail(absl::string_view what) { return absl::InvalidArgumentError(what); }
 
 // A real TO0 exchange with the store, without transport; returns the stored row.
-absl::StatusOr<storage::RegistrationRecord> RegisterInProcess(storage::Store& store,
-                                                              const voucher::SampleVoucherSet& set) {
+absl::StatusOr<storage::RegistrationRecord> RegisterInProcess(
+    storage::Store& store, const voucher::SampleVoucherSet& set) {
   protocol::To0Registration registration;
   registration.voucher = set.stages.back();
   registration.addresses = {protocol::GrpcTlsAddress("owner.bench.example", 8043)};
@@ -132,7 +134,8 @@ absl::Status Populate() {
                              voucher::MakeSampleVoucherSet(options, SystemRandom()));
     CUSTODY_RETURN_IF_ERROR(protocol::TrustLocally(*store, set.manufacturer_key.public_key(),
                                                    absl::StrCat("bench-", k)));
-    CUSTODY_ASSIGN_OR_RETURN(storage::RegistrationRecord registered, RegisterInProcess(*store, set));
+    CUSTODY_ASSIGN_OR_RETURN(storage::RegistrationRecord registered,
+                             RegisterInProcess(*store, set));
     if (!row.has_value()) row = registered;
     vouchers_text += voucher::VoucherToText(set.stages.back());
     CUSTODY_RETURN_IF_ERROR(set.owner_keys.back().SavePemFile(
@@ -159,7 +162,8 @@ absl::Status Populate() {
       }
       return absl::OkStatus();
     }));
-    std::fprintf(stderr, "\rpopulated %lld of %lld", static_cast<long long>(std::min(count, first + kBatch)),
+    std::fprintf(stderr, "\rpopulated %lld of %lld",
+                 static_cast<long long>(std::min(count, first + kBatch)),
                  static_cast<long long>(count));
   }
   std::fprintf(stderr, "\npopulated %lld registrations of %zu bytes each in %.1f s\n",
@@ -170,7 +174,8 @@ absl::Status Populate() {
   return absl::OkStatus();
 }
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
+std::shared_ptr<grpc::Channel> NewChannel(
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   grpc::ChannelArguments args;
   args.SetInt("grpc.use_local_subchannel_pool", 1);  // A connection of its own.
   return grpc::CreateCustomChannel(absl::GetFlag(FLAGS_address), credentials, args);
@@ -243,9 +248,8 @@ int Drive(const char* what, const Op& op) {
               static_cast<long long>(failures.load()), workers_count,
               absl::GetFlag(FLAGS_new_connections) ? ", a new TLS connection for each" : "");
   std::printf("throughput: %.0f per second\n", static_cast<double>(count) / seconds);
-  std::printf("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-              load::Percentile(latencies, 0.5), load::Percentile(latencies, 0.99),
-              load::Percentile(latencies, 1.0));
+  std::printf("latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", load::Percentile(latencies, 0.5),
+              load::Percentile(latencies, 0.99), load::Percentile(latencies, 1.0));
   if (pid > 0 && count > 0) {
     std::printf("server CPU: %.3f ms per operation\n", 1000.0 * cpu / static_cast<double>(count));
   }
@@ -287,7 +291,8 @@ struct To0Op {
     registration.lifetime = absl::Hours(24);
     absl::StatusOr<v1::To0AcceptOwner> accepted =
         rendezvous::RegisterOwner(worker.channel, std::move(registration), owners[k]);
-    if (!accepted.ok()) std::fprintf(stderr, "to0: %s\n", std::string(accepted.status().message()).c_str());
+    if (!accepted.ok())
+      std::fprintf(stderr, "to0: %s\n", std::string(accepted.status().message()).c_str());
     return accepted.ok();
   }
 };
@@ -304,8 +309,8 @@ absl::StatusOr<int> RunTo1() {
   To1Op op;
   CUSTODY_ASSIGN_OR_RETURN(op.credentials, Credentials());
   for (int k = 0; k < kKeyPool; ++k) {
-    CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key,
-                             crypto::EcPrivateKey::LoadPemFile(KeyPath(absl::GetFlag(FLAGS_work_dir), k)));
+    CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::LoadPemFile(KeyPath(
+                                                           absl::GetFlag(FLAGS_work_dir), k)));
     op.keys.push_back(std::move(key));
   }
   op.registrations = absl::GetFlag(FLAGS_registrations);
@@ -320,8 +325,9 @@ absl::StatusOr<int> RunTo0() {
   CUSTODY_ASSIGN_OR_RETURN(std::string text, ReadFileBounded(work + "/vouchers.pem", 64 << 20));
   CUSTODY_ASSIGN_OR_RETURN(op.vouchers, voucher::VouchersFromText(text, 100000));
   for (size_t k = 0; k < op.vouchers.size(); ++k) {
-    CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key,
-                             crypto::EcPrivateKey::LoadPemFile(absl::StrCat(work, "/owner-", k, ".key")));
+    CUSTODY_ASSIGN_OR_RETURN(
+        crypto::EcPrivateKey key,
+        crypto::EcPrivateKey::LoadPemFile(absl::StrCat(work, "/owner-", k, ".key")));
     op.owners.push_back(std::move(key));
   }
   return Drive("TO0 registrations", op);
@@ -342,7 +348,8 @@ int main(int argc, char** argv) {
   } else if (mode == "to0") {
     exit_code = custody::RunTo0();
   } else {
-    std::fprintf(stderr, "usage: rendezvous_load populate|to1|to0 [flags]; see the source's header\n");
+    std::fprintf(stderr,
+                 "usage: rendezvous_load populate|to1|to0 [flags]; see the source's header\n");
     return 2;
   }
   if (!exit_code.ok()) {

@@ -187,17 +187,16 @@ std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& ca_pem) 
     grpc::ChannelArguments args;
     args.SetInt("custody.flood_channel", i);  // One connection per channel.
     args.SetMaxReceiveMessageSize(1 << 20);
-    channels.push_back(grpc::CreateCustomChannel(
-        absl::GetFlag(FLAGS_target), server::ClientCredentials(ca_pem, "", ""), args));
+    channels.push_back(grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
+                                                 server::ClientCredentials(ca_pem, "", ""), args));
   }
   return channels;
 }
 
 template <typename Request, typename Response, typename Service>
-absl::Status Flood(
-    const Request& first,
-    void (Service::Stub::async_interface::*method)(grpc::ClientContext*,
-                                                   grpc::ClientBidiReactor<Request, Response>*)) {
+absl::Status Flood(const Request& first,
+                   void (Service::Stub::async_interface::*method)(
+                       grpc::ClientContext*, grpc::ClientBidiReactor<Request, Response>*)) {
   CUSTODY_ASSIGN_OR_RETURN(std::string ca, ReadFileBounded(absl::GetFlag(FLAGS_ca), 64 * 1024));
   std::vector<std::unique_ptr<typename Service::Stub>> stubs;
   for (const std::shared_ptr<grpc::Channel>& channel : Channels(ca)) {
@@ -308,7 +307,8 @@ absl::Status FloodTcp() {
 absl::Status Run() {
   RaiseDescriptorLimit();
   const std::string protocol = absl::GetFlag(FLAGS_protocol);
-  if (absl::GetFlag(FLAGS_target).empty()) return absl::InvalidArgumentError("--target is required");
+  if (absl::GetFlag(FLAGS_target).empty())
+    return absl::InvalidArgumentError("--target is required");
   if (protocol == "tcp") return FloodTcp();
   if (absl::GetFlag(FLAGS_ca).empty()) return absl::InvalidArgumentError("--ca is required");
   if (protocol == "to2") return FloodTo2();

@@ -67,9 +67,8 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view text, size_t max_deco
   if (chars.size() >= 2 && chars[chars.size() - 2] == '=') ++padding;
   const size_t decoded_size = chars.size() / 4 * 3 - padding;
   if (decoded_size > max_decoded_size) {
-    return absl::ResourceExhaustedError(absl::StrCat("base64 decodes to ", decoded_size,
-                                                     " bytes, over the limit of ",
-                                                     max_decoded_size));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "base64 decodes to ", decoded_size, " bytes, over the limit of ", max_decoded_size));
   }
   std::string out;
   out.reserve(decoded_size);

@@ -7,8 +7,8 @@ namespace custody {
 
 absl::Status ByteReader::Truncated(size_t wanted, absl::string_view what) const {
   return absl::InvalidArgumentError(absl::StrCat("truncated ", what, ": need ", wanted,
-                                                 " bytes at offset ", offset_, ", ",
-                                                 remaining(), " left"));
+                                                 " bytes at offset ", offset_, ", ", remaining(),
+                                                 " left"));
 }
 
 absl::StatusOr<uint64_t> ByteReader::ReadBigEndian(size_t width, absl::string_view what) {
@@ -47,12 +47,10 @@ absl::StatusOr<absl::string_view> ByteReader::ReadBytes(size_t n, absl::string_v
   return out;
 }
 
-absl::StatusOr<absl::string_view> ByteReader::ReadLengthPrefixed(size_t width,
-                                                                 size_t max_length,
+absl::StatusOr<absl::string_view> ByteReader::ReadLengthPrefixed(size_t width, size_t max_length,
                                                                  absl::string_view what) {
   const size_t start = offset_;
-  CUSTODY_ASSIGN_OR_RETURN(uint64_t length,
-                           ReadBigEndian(width, absl::StrCat(what, " length")));
+  CUSTODY_ASSIGN_OR_RETURN(uint64_t length, ReadBigEndian(width, absl::StrCat(what, " length")));
   if (length > max_length) {
     offset_ = start;
     return absl::ResourceExhaustedError(absl::StrCat(what, " length ", length,
@@ -92,8 +90,8 @@ absl::string_view ByteReader::ReadRest() {
 
 absl::Status ByteReader::ExpectEnd(absl::string_view what) const {
   if (remaining() == 0) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(remaining(), " trailing bytes after ", what,
-                                                 " at offset ", offset_));
+  return absl::InvalidArgumentError(
+      absl::StrCat(remaining(), " trailing bytes after ", what, " at offset ", offset_));
 }
 
 absl::Status ParseAll(absl::string_view data, absl::string_view what,

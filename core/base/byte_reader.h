@@ -46,12 +46,9 @@ class ByteReader {
 
   // A length (u8, u16 or u32, big-endian) followed by that many bytes. A length
   // over `max_length` fails with RESOURCE_EXHAUSTED before anything is consumed.
-  absl::StatusOr<absl::string_view> ReadLengthPrefixed8(size_t max_length,
-                                                        absl::string_view what);
-  absl::StatusOr<absl::string_view> ReadLengthPrefixed16(size_t max_length,
-                                                         absl::string_view what);
-  absl::StatusOr<absl::string_view> ReadLengthPrefixed32(size_t max_length,
-                                                         absl::string_view what);
+  absl::StatusOr<absl::string_view> ReadLengthPrefixed8(size_t max_length, absl::string_view what);
+  absl::StatusOr<absl::string_view> ReadLengthPrefixed16(size_t max_length, absl::string_view what);
+  absl::StatusOr<absl::string_view> ReadLengthPrefixed32(size_t max_length, absl::string_view what);
 
   // Everything that is left (possibly empty).
   absl::string_view ReadRest();

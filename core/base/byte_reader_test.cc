@@ -32,12 +32,11 @@ TEST(ByteReaderTest, FreshReaderStartsAtOffsetZero) {
 }
 
 TEST(ByteReaderTest, ReadsEveryWidthInBigEndianOrder) {
-  const std::string data =
-      Bytes({0x01,                                             // u8
-             0x02, 0x03,                                       // u16
-             0x04, 0x05, 0x06, 0x07,                           // u32
-             0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,  // u64
-             0x10});
+  const std::string data = Bytes({0x01,                                            // u8
+                                  0x02, 0x03,                                      // u16
+                                  0x04, 0x05, 0x06, 0x07,                          // u32
+                                  0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,  // u64
+                                  0x10});
   ByteReader reader(data);
 
   absl::StatusOr<uint8_t> u8 = reader.ReadU8("u8");
@@ -64,8 +63,8 @@ TEST(ByteReaderTest, ReadsEveryWidthInBigEndianOrder) {
 
 // High bytes must not be sign-extended (the input is a sequence of `char`).
 TEST(ByteReaderTest, HighBytesAreNotSignExtended) {
-  const std::string data = Bytes({0xff, 0x80, 0xff, 0xfe, 0xdc, 0xba, 0x98, 0xff, 0xff, 0xff,
-                                  0xff, 0xff, 0xff, 0xff, 0xff});
+  const std::string data = Bytes(
+      {0xff, 0x80, 0xff, 0xfe, 0xdc, 0xba, 0x98, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
   ByteReader reader(data);
   absl::StatusOr<uint8_t> u8 = reader.ReadU8("u8");
   ASSERT_TRUE(u8.ok());
@@ -214,8 +213,7 @@ TEST_P(ByteReaderTruncationTest, FailsAndConsumesNothing) {
 INSTANTIATE_TEST_SUITE_P(
     AllReads, ByteReaderTruncationTest,
     ::testing::Values(
-        TruncationCase{"U8", "",
-                       [](ByteReader& r) { return r.ReadU8("field").status(); },
+        TruncationCase{"U8", "", [](ByteReader& r) { return r.ReadU8("field").status(); },
                        "truncated field: need 1 bytes at offset 1, 0 left"},
         TruncationCase{"U16", Bytes({0x01}),
                        [](ByteReader& r) { return r.ReadU16("field").status(); },
@@ -226,56 +224,39 @@ INSTANTIATE_TEST_SUITE_P(
         TruncationCase{"U64", Bytes({0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07}),
                        [](ByteReader& r) { return r.ReadU64("field").status(); },
                        "truncated field: need 8 bytes at offset 1, 7 left"},
-        TruncationCase{"U64OnEmpty", "",
-                       [](ByteReader& r) { return r.ReadU64("field").status(); },
+        TruncationCase{"U64OnEmpty", "", [](ByteReader& r) { return r.ReadU64("field").status(); },
                        "truncated field: need 8 bytes at offset 1, 0 left"},
         TruncationCase{"Bytes", "abc",
                        [](ByteReader& r) { return r.ReadBytes(4, "field").status(); },
                        "truncated field: need 4 bytes at offset 1, 3 left"},
         TruncationCase{"LengthPrefix8MissingPrefix", "",
-                       [](ByteReader& r) {
-                         return r.ReadLengthPrefixed8(100, "field").status();
-                       },
+                       [](ByteReader& r) { return r.ReadLengthPrefixed8(100, "field").status(); },
                        "truncated field length: need 1 bytes at offset 1, 0 left"},
         TruncationCase{"LengthPrefix16ShortPrefix", Bytes({0x00}),
-                       [](ByteReader& r) {
-                         return r.ReadLengthPrefixed16(100, "field").status();
-                       },
+                       [](ByteReader& r) { return r.ReadLengthPrefixed16(100, "field").status(); },
                        "truncated field length: need 2 bytes at offset 1, 1 left"},
         TruncationCase{"LengthPrefix32ShortPrefix", Bytes({0x00, 0x00, 0x00}),
-                       [](ByteReader& r) {
-                         return r.ReadLengthPrefixed32(100, "field").status();
-                       },
+                       [](ByteReader& r) { return r.ReadLengthPrefixed32(100, "field").status(); },
                        "truncated field length: need 4 bytes at offset 1, 3 left"},
         TruncationCase{"LengthPrefix8Body", Bytes({0x03, 'a', 'b'}),
-                       [](ByteReader& r) {
-                         return r.ReadLengthPrefixed8(100, "field").status();
-                       },
+                       [](ByteReader& r) { return r.ReadLengthPrefixed8(100, "field").status(); },
                        "truncated field: length prefix at offset 1 says 3 bytes, 2 left"},
         TruncationCase{"LengthPrefix16Body", Bytes({0x00, 0x03, 'a', 'b'}),
-                       [](ByteReader& r) {
-                         return r.ReadLengthPrefixed16(100, "field").status();
-                       },
+                       [](ByteReader& r) { return r.ReadLengthPrefixed16(100, "field").status(); },
                        "truncated field: length prefix at offset 1 says 3 bytes, 2 left"},
         TruncationCase{"LengthPrefix16BodyEmpty", Bytes({0x01, 0x00}),
-                       [](ByteReader& r) {
-                         return r.ReadLengthPrefixed16(1000, "field").status();
-                       },
+                       [](ByteReader& r) { return r.ReadLengthPrefixed16(1000, "field").status(); },
                        "truncated field: length prefix at offset 1 says 256 bytes, 0 left"},
         TruncationCase{"LengthPrefix32Body", Bytes({0x00, 0x00, 0x00, 0x05, 'a', 'b', 'c', 'd'}),
-                       [](ByteReader& r) {
-                         return r.ReadLengthPrefixed32(100, "field").status();
-                       },
+                       [](ByteReader& r) { return r.ReadLengthPrefixed32(100, "field").status(); },
                        "truncated field: length prefix at offset 1 says 5 bytes, 4 left"},
-        TruncationCase{"LengthPrefix32MaxLengthBody", Bytes({0xff, 0xff, 0xff, 0xff, 'a'}),
-                       [](ByteReader& r) {
-                         return r
-                             .ReadLengthPrefixed32(std::numeric_limits<size_t>::max(),
-                                                   "field")
-                             .status();
-                       },
-                       "truncated field: length prefix at offset 1 says 4294967295 bytes, "
-                       "1 left"}),
+        TruncationCase{
+            "LengthPrefix32MaxLengthBody", Bytes({0xff, 0xff, 0xff, 0xff, 'a'}),
+            [](ByteReader& r) {
+              return r.ReadLengthPrefixed32(std::numeric_limits<size_t>::max(), "field").status();
+            },
+            "truncated field: length prefix at offset 1 says 4294967295 bytes, "
+            "1 left"}),
     [](const ::testing::TestParamInfo<TruncationCase>& info) { return info.param.name; });
 
 // A length prefix over the caller's limit fails with RESOURCE_EXHAUSTED before
@@ -335,9 +316,7 @@ struct LengthPrefixedCase {
   size_t expected_offset;
 };
 
-std::ostream& operator<<(std::ostream& out, const LengthPrefixedCase& c) {
-  return out << c.name;
-}
+std::ostream& operator<<(std::ostream& out, const LengthPrefixedCase& c) { return out << c.name; }
 
 class ByteReaderLengthPrefixedTest : public ::testing::TestWithParam<LengthPrefixedCase> {};
 
@@ -356,27 +335,22 @@ INSTANTIATE_TEST_SUITE_P(
     AllWidths, ByteReaderLengthPrefixedTest,
     ::testing::Values(
         LengthPrefixedCase{"LengthPrefix8", Bytes({0x03, 'a', 'b', 'c'}),
-                           [](ByteReader& r) { return r.ReadLengthPrefixed8(10, "f"); },
-                           "abc", 4},
+                           [](ByteReader& r) { return r.ReadLengthPrefixed8(10, "f"); }, "abc", 4},
         LengthPrefixedCase{"LengthPrefix8AtLimit", Bytes({0x03, 'a', 'b', 'c'}),
-                           [](ByteReader& r) { return r.ReadLengthPrefixed8(3, "f"); }, "abc",
-                           4},
+                           [](ByteReader& r) { return r.ReadLengthPrefixed8(3, "f"); }, "abc", 4},
         LengthPrefixedCase{"LengthPrefix8Empty", Bytes({0x00}),
                            [](ByteReader& r) { return r.ReadLengthPrefixed8(0, "f"); }, "", 1},
         LengthPrefixedCase{"LengthPrefix16", Bytes({0x00, 0x02, 'h', 'i'}),
-                           [](ByteReader& r) { return r.ReadLengthPrefixed16(2, "f"); }, "hi",
-                           4},
+                           [](ByteReader& r) { return r.ReadLengthPrefixed16(2, "f"); }, "hi", 4},
         LengthPrefixedCase{"LengthPrefix16Long", Bytes({0x01, 0x00}) + std::string(256, 'q'),
                            [](ByteReader& r) { return r.ReadLengthPrefixed16(256, "f"); },
                            std::string(256, 'q'), 258},
         LengthPrefixedCase{"LengthPrefix16Empty", Bytes({0x00, 0x00}),
                            [](ByteReader& r) { return r.ReadLengthPrefixed16(0, "f"); }, "", 2},
         LengthPrefixedCase{"LengthPrefix32", Bytes({0x00, 0x00, 0x00, 0x04, 'd', 'a', 't', 'a'}),
-                           [](ByteReader& r) { return r.ReadLengthPrefixed32(4, "f"); }, "data",
-                           8},
+                           [](ByteReader& r) { return r.ReadLengthPrefixed32(4, "f"); }, "data", 8},
         LengthPrefixedCase{"LengthPrefix32Empty", Bytes({0x00, 0x00, 0x00, 0x00}),
-                           [](ByteReader& r) { return r.ReadLengthPrefixed32(0, "f"); }, "",
-                           4}),
+                           [](ByteReader& r) { return r.ReadLengthPrefixed32(0, "f"); }, "", 4}),
     [](const ::testing::TestParamInfo<LengthPrefixedCase>& info) { return info.param.name; });
 
 TEST(ByteReaderTest, LengthPrefixedBodyIsAViewIntoTheInput) {
@@ -417,9 +391,8 @@ TEST(ParseAllTest, SucceedsOnEmptyInputWithANoOpParser) {
 
 TEST(ParseAllTest, RejectsTrailingBytes) {
   const std::string data = Bytes({0x00, 0x2a, 0xff});
-  absl::Status status = ParseAll(data, "record", [](ByteReader& r) {
-    return r.ReadU16("number").status();
-  });
+  absl::Status status =
+      ParseAll(data, "record", [](ByteReader& r) { return r.ReadU16("number").status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "1 trailing bytes after record at offset 2");
 }
@@ -427,25 +400,22 @@ TEST(ParseAllTest, RejectsTrailingBytes) {
 TEST(ParseAllTest, ReturnsTheParserErrorUnchanged) {
   // The parser's error wins over the trailing-bytes check.
   const std::string data = Bytes({0x09, 'a', 'b', 'c'});
-  absl::Status status = ParseAll(data, "record", [](ByteReader& r) {
-    return r.ReadLengthPrefixed8(4, "name").status();
-  });
+  absl::Status status = ParseAll(
+      data, "record", [](ByteReader& r) { return r.ReadLengthPrefixed8(4, "name").status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(status.message(), "name length 9 exceeds the limit of 4 bytes (offset 0)");
 }
 
 TEST(ParseAllTest, ReturnsACustomParserErrorUnchanged) {
-  absl::Status status = ParseAll("abc", "record", [](ByteReader& r) {
-    return absl::UnauthenticatedError("bad tag");
-  });
+  absl::Status status = ParseAll(
+      "abc", "record", [](ByteReader& r) { return absl::UnauthenticatedError("bad tag"); });
   EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(status.message(), "bad tag");
 }
 
 TEST(ParseAllTest, ReportsTruncationFromTheParser) {
-  absl::Status status = ParseAll(Bytes({0x01}), "record", [](ByteReader& r) {
-    return r.ReadU32("version").status();
-  });
+  absl::Status status = ParseAll(Bytes({0x01}), "record",
+                                 [](ByteReader& r) { return r.ReadU32("version").status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "truncated version: need 4 bytes at offset 0, 1 left");
 }

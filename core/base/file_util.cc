@@ -102,8 +102,7 @@ absl::StatusOr<size_t> SizeWithinLimit(const struct stat& st, const std::string&
   return static_cast<size_t>(size);
 }
 
-absl::StatusOr<int> OpenRegularFile(const std::string& path, int extra_flags,
-                                    struct stat* st) {
+absl::StatusOr<int> OpenRegularFile(const std::string& path, int extra_flags, struct stat* st) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer. It has no effect on the
   // regular files we go on to read.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra_flags);
@@ -128,8 +127,8 @@ absl::StatusOr<int> OpenRegularFile(const std::string& path, int extra_flags,
 
 }  // namespace
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
-                                 mode_t mode, WriteMode write_mode, WriteStepHook hook) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
+                                 WriteMode write_mode, WriteStepHook hook) {
   auto step = [hook](const char* name) {
     if (hook != nullptr) hook(name);
   };
@@ -173,8 +172,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   return status;
 }
 
-absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir,
-                                             absl::Time modified_before) {
+absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir, absl::Time modified_before) {
   DIR* handle = ::opendir(dir.c_str());
   if (handle == nullptr) return ErrnoError(errno, "listing", dir);
   int removed = 0;
@@ -210,9 +208,9 @@ absl::StatusOr<SecretBytes> ReadPrivateFile(const std::string& path, size_t max_
   CUSTODY_ASSIGN_OR_RETURN(int raw_fd, OpenRegularFile(path, O_NOFOLLOW, &st));
   ScopedFd fd(raw_fd);
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s is accessible by group or others (mode %04o); run: chmod 600 %s", path,
-        st.st_mode & 07777, path));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s is accessible by group or others (mode %04o); run: chmod 600 %s", path,
+                        st.st_mode & 07777, path));
   }
   CUSTODY_ASSIGN_OR_RETURN(size_t size, SizeWithinLimit(st, path, max_size));
   SecretBytes buffer(size + 1);

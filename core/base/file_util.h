@@ -39,15 +39,14 @@ using WriteStepHook = void (*)(const char* step);
 // temporary file is a hidden ".custody-tmp.*" file in the same directory, removed
 // on failure. If only the final directory sync fails, the error is returned even
 // though the new file is in place: its durability is then unknown.
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
-                                 mode_t mode, WriteMode write_mode = WriteMode::kReplace,
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
+                                 WriteMode write_mode = WriteMode::kReplace,
                                  WriteStepHook hook = nullptr);
 
 // Removes the temporary files that writes interrupted by a crash left in `dir`
 // (".custody-tmp.*") and that were last modified before `modified_before`, so that
 // the file of a write still in progress is never touched. Returns how many.
-absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir,
-                                             absl::Time modified_before);
+absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& dir, absl::Time modified_before);
 
 // Reads a regular file of at most `max_size` bytes (RESOURCE_EXHAUSTED if larger;
 // INVALID_ARGUMENT if not a regular file, without blocking on a FIFO; UNAVAILABLE

@@ -8,14 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <future>
-#include <limits>
-#include <thread>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <future>
+#include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -70,8 +70,7 @@ class FileUtilTest : public ::testing::Test {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     EXPECT_GE(fd, 0) << path << ": " << std::strerror(errno);
     if (fd < 0) return path;
-    EXPECT_EQ(::write(fd, contents.data(), contents.size()),
-              static_cast<ssize_t>(contents.size()));
+    EXPECT_EQ(::write(fd, contents.data(), contents.size()), static_cast<ssize_t>(contents.size()));
     EXPECT_EQ(::fchmod(fd, mode), 0);
     EXPECT_EQ(::close(fd), 0);
     return path;
@@ -153,9 +152,8 @@ TEST_P(WriteModeBitsTest, ReplacingAFileSetsTheNewMode) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, WriteModeBitsTest,
-                         ::testing::Values(mode_t{0600}, mode_t{0644}, mode_t{0640},
-                                           mode_t{0400}, mode_t{0444}, mode_t{0666},
-                                           mode_t{0700}, mode_t{0755}),
+                         ::testing::Values(mode_t{0600}, mode_t{0644}, mode_t{0640}, mode_t{0400},
+                                           mode_t{0444}, mode_t{0666}, mode_t{0700}, mode_t{0755}),
                          [](const ::testing::TestParamInfo<mode_t>& info) {
                            return absl::StrFormat("Mode%04o", info.param);
                          });
@@ -350,10 +348,9 @@ TEST_P(ReadPrivateFileExposedModeTest, FailsAndSaysHowToFixIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(GroupOrOther, ReadPrivateFileExposedModeTest,
-                         ::testing::Values(mode_t{0640}, mode_t{0604}, mode_t{0644},
-                                           mode_t{0660}, mode_t{0620}, mode_t{0610},
-                                           mode_t{0602}, mode_t{0601}, mode_t{0666},
-                                           mode_t{0777}),
+                         ::testing::Values(mode_t{0640}, mode_t{0604}, mode_t{0644}, mode_t{0660},
+                                           mode_t{0620}, mode_t{0610}, mode_t{0602}, mode_t{0601},
+                                           mode_t{0666}, mode_t{0777}),
                          [](const ::testing::TestParamInfo<mode_t>& info) {
                            return absl::StrFormat("Mode%04o", info.param);
                          });
@@ -383,8 +380,7 @@ TEST_F(FileUtilTest, ReadPrivateFileRejectsAFileOverTheLimit) {
   absl::StatusOr<SecretBytes> secret = ReadPrivateFile(path, 10);
   ASSERT_FALSE(secret.ok());
   EXPECT_EQ(secret.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(secret.status().message(),
-            absl::StrCat(path, " is larger than the limit of 10 bytes"));
+  EXPECT_EQ(secret.status().message(), absl::StrCat(path, " is larger than the limit of 10 bytes"));
 }
 
 TEST_F(FileUtilTest, ReadPrivateFileChecksTheModeBeforeTheSize) {
@@ -437,16 +433,14 @@ TEST_F(FileUtilTest, ReadPrivateFileReadsWhatWriteFileAtomicallyWrote) {
 
 TEST_F(FileUtilTest, ReadFileBoundedAcceptsTheLargestLimit) {
   const std::string path = MakeFile("config", "hello", 0644);
-  absl::StatusOr<std::string> contents =
-      ReadFileBounded(path, std::numeric_limits<size_t>::max());
+  absl::StatusOr<std::string> contents = ReadFileBounded(path, std::numeric_limits<size_t>::max());
   ASSERT_TRUE(contents.ok()) << contents.status();
   EXPECT_EQ(*contents, "hello");
 }
 
 TEST_F(FileUtilTest, ReadPrivateFileAcceptsTheLargestLimit) {
   const std::string path = MakeFile("device.key", "hello", 0600);
-  absl::StatusOr<SecretBytes> secret =
-      ReadPrivateFile(path, std::numeric_limits<size_t>::max());
+  absl::StatusOr<SecretBytes> secret = ReadPrivateFile(path, std::numeric_limits<size_t>::max());
   ASSERT_TRUE(secret.ok()) << secret.status();
   EXPECT_EQ(secret->Reveal(), "hello");
 }

@@ -109,25 +109,26 @@ TEST_P(HexDecodeBadCharacterTest, NamesThePosition) {
 
 INSTANTIATE_TEST_SUITE_P(
     Characters, HexDecodeBadCharacterTest,
-    ::testing::Values(
-        BadCharacterCase{"HighNibbleFirstPair", "zz00", 0},
-        BadCharacterCase{"LowNibbleFirstPair", "0z00", 1},
-        BadCharacterCase{"HighNibbleLaterPair", "00g0", 2},
-        BadCharacterCase{"LowNibbleLaterPair", "000G", 3},
-        BadCharacterCase{"LowNibbleLastPair", "abcdef0g", 7},
-        BadCharacterCase{"HighNibbleLastPair", "abcdefx0", 6},
-        // With both nibbles bad, the first is named.
-        BadCharacterCase{"BothNibblesBad", "00--", 2},
-        BadCharacterCase{"Space", "0 ", 1},
-        BadCharacterCase{"Prefix0x", "0x12", 1},
-        BadCharacterCase{"LetterJustPastF", "fg", 1},
-        BadCharacterCase{"UpperLetterJustPastF", "FG", 1},
-        BadCharacterCase{"CharacterBeforeZero", "/0", 0},
-        BadCharacterCase{"CharacterAfterNine", "0:", 1},
-        BadCharacterCase{"CharacterBeforeA", "@0", 0},
-        BadCharacterCase{"CharacterBeforeLowerA", "0`", 1},
-        BadCharacterCase{"EmbeddedNul", std::string("0\0", 2), 1},
-        BadCharacterCase{"HighBitByte", "ab\xff" "0", 2}),
+    ::testing::Values(BadCharacterCase{"HighNibbleFirstPair", "zz00", 0},
+                      BadCharacterCase{"LowNibbleFirstPair", "0z00", 1},
+                      BadCharacterCase{"HighNibbleLaterPair", "00g0", 2},
+                      BadCharacterCase{"LowNibbleLaterPair", "000G", 3},
+                      BadCharacterCase{"LowNibbleLastPair", "abcdef0g", 7},
+                      BadCharacterCase{"HighNibbleLastPair", "abcdefx0", 6},
+                      // With both nibbles bad, the first is named.
+                      BadCharacterCase{"BothNibblesBad", "00--", 2},
+                      BadCharacterCase{"Space", "0 ", 1}, BadCharacterCase{"Prefix0x", "0x12", 1},
+                      BadCharacterCase{"LetterJustPastF", "fg", 1},
+                      BadCharacterCase{"UpperLetterJustPastF", "FG", 1},
+                      BadCharacterCase{"CharacterBeforeZero", "/0", 0},
+                      BadCharacterCase{"CharacterAfterNine", "0:", 1},
+                      BadCharacterCase{"CharacterBeforeA", "@0", 0},
+                      BadCharacterCase{"CharacterBeforeLowerA", "0`", 1},
+                      BadCharacterCase{"EmbeddedNul", std::string("0\0", 2), 1},
+                      BadCharacterCase{"HighBitByte",
+                                       "ab\xff"
+                                       "0",
+                                       2}),
     [](const ::testing::TestParamInfo<BadCharacterCase>& info) { return info.param.name; });
 
 }  // namespace

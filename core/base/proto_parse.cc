@@ -53,13 +53,13 @@ absl::Status RejectUnknownFields(const Message& message, absl::string_view what)
 absl::Status ParseStrict(absl::string_view bytes, size_t max_size, absl::string_view what,
                          Message* out) {
   if (bytes.size() > max_size) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, " of ", bytes.size(),
-                                                     " bytes exceeds the limit of ", max_size));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, " of ", bytes.size(), " bytes exceeds the limit of ", max_size));
   }
   out->Clear();
   if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is not a valid ",
-                                                   out->GetDescriptor()->full_name()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is not a valid ", out->GetDescriptor()->full_name()));
   }
   return RejectUnknownFields(*out, what);
 }

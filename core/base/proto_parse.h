@@ -24,8 +24,7 @@ absl::Status ParseStrict(absl::string_view bytes, size_t max_size, absl::string_
 
 // INVALID_ARGUMENT naming the path of the first message inside `message` (itself
 // included) that carries unknown fields.
-absl::Status RejectUnknownFields(const google::protobuf::Message& message,
-                                 absl::string_view what);
+absl::Status RejectUnknownFields(const google::protobuf::Message& message, absl::string_view what);
 
 }  // namespace custody
 

@@ -31,7 +31,10 @@ TEST(ParseStrictTest, RefusesOversizedInputBeforeParsing) {
 
 TEST(ParseStrictTest, RefusesMalformedBytes) {
   v1::Guid guid;
-  const absl::Status status = ParseStrict("\x0a\x05" "ab", 100, "guid", &guid);
+  const absl::Status status = ParseStrict(
+      "\x0a\x05"
+      "ab",
+      100, "guid", &guid);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(), "guid is not a valid custody.v1.Guid");
 }

@@ -21,8 +21,8 @@ absl::StatusOr<uint64_t> SecureRandom::Uniform(uint64_t bound) {
   if (bound == 0) return absl::InvalidArgumentError("random bound must be positive");
   // Rejection sampling: draw until the value falls below the largest multiple of
   // `bound`, so every residue is equally likely.
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() -
-                         std::numeric_limits<uint64_t>::max() % bound;
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % bound;
   while (true) {
     uint8_t buf[8];
     CUSTODY_RETURN_IF_ERROR(Fill(absl::MakeSpan(buf)));

@@ -15,14 +15,12 @@ constexpr absl::string_view kCheckPayloadUrl = "type.custody.dev/custody.check";
 absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   if (status.ok()) return status;
   absl::Status out(status.code(), absl::StrCat(context, ": ", status.message()));
-  status.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
   return out;
 }
 
-absl::Status CheckFailed(absl::StatusCode code, absl::string_view check,
-                         absl::string_view detail) {
+absl::Status CheckFailed(absl::StatusCode code, absl::string_view check, absl::string_view detail) {
   absl::Status status(code, absl::StrCat(check, ": ", detail));
   status.SetPayload(kCheckPayloadUrl, absl::Cord(check));
   return status;

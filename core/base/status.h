@@ -25,21 +25,21 @@
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing function
 // when it is not OK.
-#define CUSTODY_RETURN_IF_ERROR(expr)                                   \
-  do {                                                                  \
-    ::absl::Status custody_status_macro_value_ = (expr);                \
-    if (ABSL_PREDICT_FALSE(!custody_status_macro_value_.ok())) {        \
-      return custody_status_macro_value_;                               \
-    }                                                                   \
+#define CUSTODY_RETURN_IF_ERROR(expr)                            \
+  do {                                                           \
+    ::absl::Status custody_status_macro_value_ = (expr);         \
+    if (ABSL_PREDICT_FALSE(!custody_status_macro_value_.ok())) { \
+      return custody_status_macro_value_;                        \
+    }                                                            \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status from the
 // enclosing function, otherwise moves the value into `lhs`, which may be a
 // declaration (`auto x`) or an existing lvalue. A type with a comma must be
 // wrapped in parentheses by the caller's alias, e.g. `using Pair = std::pair<A, B>`.
-#define CUSTODY_ASSIGN_OR_RETURN(lhs, rexpr)                             \
-  CUSTODY_ASSIGN_OR_RETURN_IMPL_(                                        \
-      CUSTODY_STATUS_MACRO_CONCAT_(custody_statusor_, __LINE__), lhs, rexpr)
+#define CUSTODY_ASSIGN_OR_RETURN(lhs, rexpr)                                                     \
+  CUSTODY_ASSIGN_OR_RETURN_IMPL_(CUSTODY_STATUS_MACRO_CONCAT_(custody_statusor_, __LINE__), lhs, \
+                                 rexpr)
 
 #define CUSTODY_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                   \
@@ -61,8 +61,7 @@ absl::Status Annotate(const absl::Status& status, absl::string_view context);
 // and the check name attached as a payload, so that a service can fill
 // ErrorDetail.check without parsing messages. Check names are stable identifiers
 // such as "voucher.entry_signature".
-absl::Status CheckFailed(absl::StatusCode code, absl::string_view check,
-                         absl::string_view detail);
+absl::Status CheckFailed(absl::StatusCode code, absl::string_view check, absl::string_view detail);
 
 // `status` with the check name `check` attached and its message unchanged: for a
 // refusal received from a peer, whose message already names the check.

@@ -15,7 +15,8 @@ class FirstError final : public google::protobuf::io::ErrorCollector {
   explicit FirstError(absl::string_view name) : name_(name) {}
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
-    if (message_.empty()) message_ = absl::StrCat(name_, ":", line + 1, ":", column + 1, ": ", message);
+    if (message_.empty())
+      message_ = absl::StrCat(name_, ":", line + 1, ":", column + 1, ": ", message);
   }
   void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
   const std::string& message() const { return message_; }

@@ -16,14 +16,17 @@ TEST(TextProtoTest, ParsesAConfiguration) {
       organization: "Acme"
       server { state_dir: "/var/lib/custody" listen_address: "0.0.0.0:8040" }
       models { model: "gw-100" device_certificate_validity_days: 3650 }
-  )", "m.textproto", &config).ok());
+  )",
+                             "m.textproto", &config)
+                  .ok());
   EXPECT_EQ(config.organization(), "Acme");
   EXPECT_EQ(config.models(0).device_certificate_validity_days(), 3650u);
 }
 
 TEST(TextProtoTest, UnknownFieldsAndBadValuesNameThePlace) {
   v1::ManufacturerConfig config;
-  absl::Status unknown = ParseTextProto("organization: \"Acme\"\nsurver {}\n", "m.textproto", &config);
+  absl::Status unknown =
+      ParseTextProto("organization: \"Acme\"\nsurver {}\n", "m.textproto", &config);
   EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(unknown.message()), HasSubstr("m.textproto:2:"));
   EXPECT_THAT(std::string(unknown.message()), HasSubstr("surver"));

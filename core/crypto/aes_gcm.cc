@@ -17,8 +17,8 @@ namespace {
 
 absl::Status CheckNonce(absl::string_view nonce) {
   if (nonce.size() != kAesGcmNonceSize) {
-    return absl::InvalidArgumentError(absl::StrCat("AES-GCM nonce is ", nonce.size(),
-                                                   " bytes, expected ", kAesGcmNonceSize));
+    return absl::InvalidArgumentError(
+        absl::StrCat("AES-GCM nonce is ", nonce.size(), " bytes, expected ", kAesGcmNonceSize));
   }
   return absl::OkStatus();
 }
@@ -31,8 +31,8 @@ const unsigned char* Bytes(absl::string_view s) {
 
 absl::StatusOr<Aes256Gcm> Aes256Gcm::New(SecretBytes key) {
   if (key.size() != kAesGcmKeySize) {
-    return absl::InvalidArgumentError(absl::StrCat("AES-256-GCM key is ", key.size(),
-                                                   " bytes, expected ", kAesGcmKeySize));
+    return absl::InvalidArgumentError(
+        absl::StrCat("AES-256-GCM key is ", key.size(), " bytes, expected ", kAesGcmKeySize));
   }
   return Aes256Gcm(std::move(key));
 }
@@ -76,8 +76,8 @@ absl::StatusOr<std::string> Aes256Gcm::Open(absl::string_view nonce, absl::strin
                                             absl::string_view aad) const {
   if (absl::Status s = CheckNonce(nonce); !s.ok()) return s;
   if (sealed.size() < kAesGcmTagSize) {
-    return absl::InvalidArgumentError(absl::StrCat("AES-GCM input of ", sealed.size(),
-                                                   " bytes is shorter than the tag"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("AES-GCM input of ", sealed.size(), " bytes is shorter than the tag"));
   }
   if (sealed.size() > kAesGcmMaxPlaintextSize + kAesGcmTagSize ||
       aad.size() > kAesGcmMaxPlaintextSize) {

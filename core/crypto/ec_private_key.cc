@@ -33,9 +33,7 @@ using EcGroupPtr = OpenSslPtr<EC_GROUP, EC_GROUP_free>;
 using EcPointPtr = OpenSslPtr<EC_POINT, EC_POINT_clear_free>;
 using BnCtxPtr = OpenSslPtr<BN_CTX, BN_CTX_free>;
 
-int CurveNid(Curve curve) {
-  return curve == Curve::kP256 ? NID_X9_62_prime256v1 : NID_secp384r1;
-}
+int CurveNid(Curve curve) { return curve == Curve::kP256 ? NID_X9_62_prime256v1 : NID_secp384r1; }
 
 absl::Status CheckPairwise(EVP_PKEY* pkey) {
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
@@ -106,8 +104,7 @@ absl::StatusOr<EcPrivateKey> EcPrivateKey::FromPkcs8Der(absl::string_view der) {
   }
   EVP_PKEY* pkey = EVP_PKCS82PKEY(info.get());
   if (pkey == nullptr) {
-    return OpenSslError(absl::StatusCode::kInvalidArgument,
-                        "PKCS#8 private key cannot be decoded");
+    return OpenSslError(absl::StatusCode::kInvalidArgument, "PKCS#8 private key cannot be decoded");
   }
   CUSTODY_ASSIGN_OR_RETURN(EcPrivateKey key, FromOwnedEvpPkey(pkey));
   CUSTODY_RETURN_IF_ERROR(CheckPairwise(key.pkey_));
@@ -120,9 +117,9 @@ absl::StatusOr<EcPrivateKey> EcPrivateKey::FromPkcs8Pem(absl::string_view pem) {
         "encrypted private keys are not supported; store the key unencrypted in a mode-0600 "
         "file");
   }
-  CUSTODY_ASSIGN_OR_RETURN(
-      SecretBytes der, internal::ReadPemBlock(pem, "PRIVATE KEY", "private key PEM (PKCS#8)",
-                                              kMaxPrivateKeyPemSize));
+  CUSTODY_ASSIGN_OR_RETURN(SecretBytes der,
+                           internal::ReadPemBlock(pem, "PRIVATE KEY", "private key PEM (PKCS#8)",
+                                                  kMaxPrivateKeyPemSize));
   return FromPkcs8Der(der.Reveal());
 }
 
@@ -163,8 +160,7 @@ absl::StatusOr<EcPrivateKey> EcPrivateKey::FromScalar(Curve curve, absl::string_
       OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group_name.c_str(),
                                       0) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point, point_len) !=
-          1) {
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point, point_len) != 1) {
     return OpenSslError(absl::StatusCode::kInternal, "building key parameters failed");
   }
   OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
@@ -188,8 +184,7 @@ absl::StatusOr<SecretBytes> EcPrivateKey::ToPkcs8Pem() const {
   // A secure-memory BIO: its buffer is wiped when freed.
   BioPtr bio(BIO_new(BIO_s_secmem()));
   if (bio == nullptr ||
-      PEM_write_bio_PKCS8PrivateKey(bio.get(), pkey_, nullptr, nullptr, 0, nullptr, nullptr) !=
-          1) {
+      PEM_write_bio_PKCS8PrivateKey(bio.get(), pkey_, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return OpenSslError(absl::StatusCode::kInternal, "encoding the private key failed");
   }
   return SecretBytes::CopyFrom(internal::BioContents(bio.get()));

@@ -61,8 +61,7 @@ class EcPrivateKey {
   // Unencrypted PKCS#8 PEM.
   absl::StatusOr<SecretBytes> ToPkcs8Pem() const;
   // Writes ToPkcs8Pem() to `path` atomically with mode 0600.
-  absl::Status SavePemFile(const std::string& path,
-                           WriteMode mode = WriteMode::kCreateNew) const;
+  absl::Status SavePemFile(const std::string& path, WriteMode mode = WriteMode::kCreateNew) const;
 
   // The OpenSSL key, for core/crypto internals only; owned by this object.
   EVP_PKEY* evp_pkey() const { return pkey_; }

@@ -89,11 +89,11 @@ TEST(EcPrivateKeyPemTest, RefusesEncryptedAndOtherLabels) {
                   .status()
                   .message(),
               HasSubstr("encrypted private keys are not supported"));
-  EXPECT_THAT(
-      EcPrivateKey::FromPkcs8Pem("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")
-          .status()
-          .message(),
-      HasSubstr("expected \"PRIVATE KEY\""));
+  EXPECT_THAT(EcPrivateKey::FromPkcs8Pem(
+                  "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")
+                  .status()
+                  .message(),
+              HasSubstr("expected \"PRIVATE KEY\""));
   EXPECT_EQ(EcPrivateKey::FromPkcs8Pem("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -117,7 +117,8 @@ TEST(EcPrivateKeyDerTest, RefusesMalformedAndMismatchedKeys) {
   ASSERT_TRUE(EcPrivateKey::FromPkcs8Der(*a_der).ok());
 
   // A's private scalar with B's public point (the last 65 bytes).
-  const std::string spliced = a_der->substr(0, a_der->size() - 65) + b_der->substr(b_der->size() - 65);
+  const std::string spliced =
+      a_der->substr(0, a_der->size() - 65) + b_der->substr(b_der->size() - 65);
   absl::StatusOr<EcPrivateKey> mismatched = EcPrivateKey::FromPkcs8Der(spliced);
   EXPECT_EQ(mismatched.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(mismatched.status().message(), HasSubstr("does not match its public key"));
@@ -133,8 +134,8 @@ TEST(EcPrivateKeyScalarTest, RangeIsChecked) {
   EXPECT_THAT(EcPrivateKey::FromScalar(Curve::kP256, std::string(32, '\0')).status().message(),
               HasSubstr("zero"));
   // The P-256 group order n itself is out of range.
-  const std::string order = *HexDecode(
-      "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+  const std::string order =
+      *HexDecode("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
   EXPECT_THAT(EcPrivateKey::FromScalar(Curve::kP256, order).status().message(),
               HasSubstr("not below the curve order"));
   EXPECT_THAT(EcPrivateKey::FromScalar(Curve::kP256, std::string(33, '\x01')).status().message(),

@@ -88,8 +88,8 @@ absl::Status ExplainRefusal(absl::string_view der) {
         "public key uses explicit curve parameters; only named curves are accepted");
   }
   char group[64] = {0};
-  if (EVP_PKEY_get_utf8_string_param(pkey.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                     sizeof(group), nullptr) == 1 &&
+  if (EVP_PKEY_get_utf8_string_param(pkey.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                     nullptr) == 1 &&
       std::strcmp(group, "prime256v1") != 0 && std::strcmp(group, "secp384r1") != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("public key is on unsupported curve ", group, "; want P-256 or P-384"));
@@ -116,14 +116,13 @@ EcPublicKey::EcPublicKey(std::shared_ptr<EVP_PKEY> pkey, Curve curve, std::strin
 absl::StatusOr<EcPublicKey> EcPublicKey::FromSpkiDer(absl::string_view der) {
   if (der.empty()) return absl::InvalidArgumentError("public key is empty");
   if (der.size() > kMaxPublicKeyDerSize) {
-    return absl::ResourceExhaustedError(absl::StrCat("public key of ", der.size(),
-                                                     " bytes exceeds the limit of ",
-                                                     kMaxPublicKeyDerSize));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "public key of ", der.size(), " bytes exceeds the limit of ", kMaxPublicKeyDerSize));
   }
   for (Curve curve : {Curve::kP256, Curve::kP384}) {
     const absl::string_view prefix = SpkiPrefix(curve);
-    if (der.size() != prefix.size() + PointSize(curve) ||
-        der.substr(0, prefix.size()) != prefix || der[prefix.size()] != '\x04') {
+    if (der.size() != prefix.size() + PointSize(curve) || der.substr(0, prefix.size()) != prefix ||
+        der[prefix.size()] != '\x04') {
       continue;
     }
     const absl::string_view point = der.substr(prefix.size());
@@ -131,9 +130,8 @@ absl::StatusOr<EcPublicKey> EcPublicKey::FromSpkiDer(absl::string_view der) {
     if (pkey == nullptr) return OpenSslError(absl::StatusCode::kInternal, "EVP_PKEY_dup failed");
     // Loading the point checks that it lies on the curve; the point at infinity
     // has no uncompressed encoding, so every accepted key is a valid point.
-    if (EVP_PKEY_set1_encoded_public_key(pkey.get(),
-                                         reinterpret_cast<const unsigned char*>(point.data()),
-                                         point.size()) != 1) {
+    if (EVP_PKEY_set1_encoded_public_key(
+            pkey.get(), reinterpret_cast<const unsigned char*>(point.data()), point.size()) != 1) {
       return OpenSslError(absl::StatusCode::kInvalidArgument,
                           "public key point is not a valid point of the curve");
     }
@@ -148,8 +146,8 @@ absl::StatusOr<EcPublicKey> EcPublicKey::FromEvpPkey(const EVP_PKEY* pkey) {
     return absl::InvalidArgumentError("public key is not an elliptic-curve key");
   }
   char encoding[32] = {0};
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding,
-                                     sizeof(encoding), nullptr) != 1 ||
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding, sizeof(encoding),
+                                     nullptr) != 1 ||
       std::strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) != 0) {
     // OpenSSL may map explicit parameters that equal a named curve to its name;
     // the encoding still says they were explicit.
@@ -174,8 +172,8 @@ absl::StatusOr<EcPublicKey> EcPublicKey::FromEvpPkey(const EVP_PKEY* pkey) {
   }
   unsigned char point[1 + 2 * 48];
   size_t len = 0;
-  if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point),
-                                      &len) != 1) {
+  if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &len) !=
+      1) {
     return OpenSslError(absl::StatusCode::kInvalidArgument, "public key has no readable point");
   }
   if (len != PointSize(curve) || point[0] != 0x04) {
@@ -189,17 +187,16 @@ absl::StatusOr<EcPublicKey> EcPublicKey::FromEvpPkey(const EVP_PKEY* pkey) {
 
 absl::StatusOr<EcPublicKey> EcPublicKey::FromSpkiPem(absl::string_view pem) {
   CUSTODY_ASSIGN_OR_RETURN(
-      SecretBytes der, internal::ReadPemBlock(pem, "PUBLIC KEY", "public key PEM",
-                                              kMaxPublicKeyPemSize));
+      SecretBytes der,
+      internal::ReadPemBlock(pem, "PUBLIC KEY", "public key PEM", kMaxPublicKeyPemSize));
   return FromSpkiDer(der.Reveal());
 }
 
 std::string EcPublicKey::ToSpkiPem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (bio == nullptr ||
-      PEM_write_bio(bio.get(), "PUBLIC KEY", "",
-                    reinterpret_cast<const unsigned char*>(spki_der_->data()),
-                    static_cast<long>(spki_der_->size())) <= 0) {
+  if (bio == nullptr || PEM_write_bio(bio.get(), "PUBLIC KEY", "",
+                                      reinterpret_cast<const unsigned char*>(spki_der_->data()),
+                                      static_cast<long>(spki_der_->size())) <= 0) {
     std::abort();
   }
   return std::string(internal::BioContents(bio.get()));

@@ -31,8 +31,7 @@ absl::StatusOr<SecretBytes> EcdhSharedSecret(const EcPrivateKey& own, const EcPu
     return OpenSslError(absl::StatusCode::kInternal, "ECDH size query failed");
   }
   SecretBytes secret(len);
-  if (EVP_PKEY_derive(ctx.get(), secret.mutable_data(), &len) != 1 ||
-      len != secret.size()) {
+  if (EVP_PKEY_derive(ctx.get(), secret.mutable_data(), &len) != 1 || len != secret.size()) {
     return OpenSslError(absl::StatusCode::kInternal, "ECDH derivation failed");
   }
   return secret;

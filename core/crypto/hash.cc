@@ -18,9 +18,7 @@ const EVP_MD* MdFor(HashAlgorithm algorithm) {
 
 }  // namespace
 
-size_t DigestSize(HashAlgorithm algorithm) {
-  return algorithm == HashAlgorithm::kSha256 ? 32 : 48;
-}
+size_t DigestSize(HashAlgorithm algorithm) { return algorithm == HashAlgorithm::kSha256 ? 32 : 48; }
 
 absl::string_view HashName(HashAlgorithm algorithm) {
   return algorithm == HashAlgorithm::kSha256 ? "SHA-256" : "SHA-384";
@@ -54,7 +52,8 @@ IncrementalHash::~IncrementalHash() = default;
 std::unique_ptr<IncrementalHash> IncrementalHash::New(HashAlgorithm algorithm) {
   auto state = std::make_unique<State>();
   state->ctx.reset(EVP_MD_CTX_new());
-  if (state->ctx == nullptr || EVP_DigestInit_ex2(state->ctx.get(), MdFor(algorithm), nullptr) != 1) {
+  if (state->ctx == nullptr ||
+      EVP_DigestInit_ex2(state->ctx.get(), MdFor(algorithm), nullptr) != 1) {
     std::abort();
   }
   return std::unique_ptr<IncrementalHash>(new IncrementalHash(algorithm, std::move(state)));

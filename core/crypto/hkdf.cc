@@ -19,8 +19,8 @@ absl::StatusOr<SecretBytes> Hkdf(HashAlgorithm algorithm, const SecretBytes& ikm
   if (ikm.empty()) return absl::InvalidArgumentError("HKDF input key material is empty");
   if (length == 0) return absl::InvalidArgumentError("HKDF output length is zero");
   if (length > 255 * DigestSize(algorithm)) {
-    return absl::InvalidArgumentError(absl::StrCat("HKDF output length ", length,
-                                                   " exceeds 255 * ", DigestSize(algorithm)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("HKDF output length ", length, " exceeds 255 * ", DigestSize(algorithm)));
   }
   EvpKdfCtxPtr ctx(EVP_KDF_CTX_new(internal::HkdfAlgorithm()));
   if (ctx == nullptr) return OpenSslError(absl::StatusCode::kInternal, "HKDF context failed");
@@ -29,12 +29,12 @@ absl::StatusOr<SecretBytes> Hkdf(HashAlgorithm algorithm, const SecretBytes& ikm
   OSSL_PARAM params[5];
   size_t n = 0;
   params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest.data(), 0);
-  params[n++] = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(ikm.data()), ikm.size());
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                  const_cast<uint8_t*>(ikm.data()), ikm.size());
   // Absent salt is HashLen zeros, which HMAC treats exactly like an empty key.
   if (!salt.empty()) {
-    params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()), salt.size());
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                                    const_cast<char*>(salt.data()), salt.size());
   }
   params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
                                                   const_cast<char*>(info.data()), info.size());

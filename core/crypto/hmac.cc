@@ -27,8 +27,8 @@ absl::StatusOr<std::string> HmacCompute(HashAlgorithm algorithm, const SecretByt
   std::string tag(DigestSize(algorithm), '\0');
   size_t len = 0;
   if (EVP_MAC_init(ctx.get(), key.data(), key.size(), params) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
+          1 ||
       EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(tag.data()), &len, tag.size()) !=
           1 ||
       len != tag.size()) {
@@ -40,8 +40,8 @@ absl::StatusOr<std::string> HmacCompute(HashAlgorithm algorithm, const SecretByt
 absl::Status HmacVerify(HashAlgorithm algorithm, const SecretBytes& key, absl::string_view data,
                         absl::string_view tag) {
   if (tag.size() != DigestSize(algorithm)) {
-    return absl::InvalidArgumentError(absl::StrCat("HMAC tag is ", tag.size(), " bytes, expected ",
-                                                   DigestSize(algorithm)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("HMAC tag is ", tag.size(), " bytes, expected ", DigestSize(algorithm)));
   }
   CUSTODY_ASSIGN_OR_RETURN(std::string expected, HmacCompute(algorithm, key, data));
   if (!ConstantTimeEquals(expected, tag)) {

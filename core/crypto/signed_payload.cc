@@ -22,8 +22,8 @@ void AppendBigEndian(std::string* out, uint64_t value, int bytes) {
 absl::Status CheckSizes(absl::string_view payload_type, absl::string_view payload) {
   if (payload_type.empty()) return absl::InvalidArgumentError("payload type is empty");
   if (payload_type.size() > kMaxPayloadTypeLength) {
-    return absl::ResourceExhaustedError(absl::StrCat("payload type is longer than ",
-                                                     kMaxPayloadTypeLength, " bytes"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("payload type is longer than ", kMaxPayloadTypeLength, " bytes"));
   }
   if (payload.size() > kMaxSignedPayloadSize) {
     return absl::ResourceExhaustedError(absl::StrCat("signed payload of ", payload.size(),
@@ -51,8 +51,7 @@ v1::SignatureAlgorithm SignatureAlgorithmFor(Curve curve) {
 }
 
 absl::StatusOr<v1::SignedPayload> SignPayload(const EcPrivateKey& key,
-                                              absl::string_view payload_type,
-                                              std::string payload) {
+                                              absl::string_view payload_type, std::string payload) {
   CUSTODY_RETURN_IF_ERROR(CheckSizes(payload_type, payload));
   CUSTODY_ASSIGN_OR_RETURN(std::string signature,
                            EcdsaSign(key, SignedPayloadToBeSigned(payload_type, payload)));
@@ -74,9 +73,9 @@ absl::StatusOr<absl::string_view> VerifySignedPayload(const v1::SignedPayload& s
                                                    "\", expected \"", expected_type, "\""));
   }
   if (signed_payload.algorithm() != SignatureAlgorithmFor(key.curve())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("signature algorithm ", v1::SignatureAlgorithm_Name(signed_payload.algorithm()),
-                     " does not match the signer's ", CurveName(key.curve()), " key"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "signature algorithm ", v1::SignatureAlgorithm_Name(signed_payload.algorithm()),
+        " does not match the signer's ", CurveName(key.curve()), " key"));
   }
   CUSTODY_RETURN_IF_ERROR(EcdsaVerify(
       key, SignedPayloadToBeSigned(signed_payload.payload_type(), signed_payload.payload()),

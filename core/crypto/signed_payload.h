@@ -38,8 +38,7 @@ v1::SignatureAlgorithm SignatureAlgorithmFor(Curve curve);
 // INVALID_ARGUMENT for an empty or over-long type; RESOURCE_EXHAUSTED for a payload
 // over kMaxSignedPayloadSize.
 absl::StatusOr<v1::SignedPayload> SignPayload(const EcPrivateKey& key,
-                                              absl::string_view payload_type,
-                                              std::string payload);
+                                              absl::string_view payload_type, std::string payload);
 
 // Returns the payload bytes when `signed_payload` is of type `expected_type` and
 // carries a valid signature by `key` with the algorithm of the key's curve.

@@ -14,7 +14,9 @@ using ::testing::HasSubstr;
 
 TEST(SignedPayloadTest, ToBeSignedEncodingIsFixed) {
   EXPECT_EQ(SignedPayloadToBeSigned("T", "ab"),
-            std::string("Custody-Signed-Payload-v1\0\x00\x01T\x00\x00\x00\x02" "ab", 35));
+            std::string("Custody-Signed-Payload-v1\0\x00\x01T\x00\x00\x00\x02"
+                        "ab",
+                        35));
 }
 
 class SignedPayloadCurveTest : public testing::TestWithParam<Curve> {
@@ -41,19 +43,17 @@ TEST_P(SignedPayloadCurveTest, EveryAlterationIsRefused) {
 
   v1::SignedPayload other_type = good;
   other_type.set_payload_type("custody.v1.Other");
-  EXPECT_THAT(VerifySignedPayload(other_type, "custody.v1.Other", key_->public_key())
-                  .status()
-                  .message(),
-              HasSubstr("signature does not verify"));
+  EXPECT_THAT(
+      VerifySignedPayload(other_type, "custody.v1.Other", key_->public_key()).status().message(),
+      HasSubstr("signature does not verify"));
   EXPECT_THAT(VerifySignedPayload(good, "custody.v1.Other", key_->public_key()).status().message(),
               HasSubstr("payload type is \"custody.v1.Test\", expected \"custody.v1.Other\""));
 
   v1::SignedPayload other_payload = good;
   other_payload.set_payload("payloaD");
-  EXPECT_EQ(VerifySignedPayload(other_payload, "custody.v1.Test", key_->public_key())
-                .status()
-                .code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      VerifySignedPayload(other_payload, "custody.v1.Test", key_->public_key()).status().code(),
+      absl::StatusCode::kUnauthenticated);
 
   v1::SignedPayload other_algorithm = good;
   other_algorithm.set_algorithm(GetParam() == Curve::kP256 ? v1::SIGNATURE_ALGORITHM_ES384
@@ -78,8 +78,7 @@ TEST(SignedPayloadTest, HostileTypeNamesAreEscapedInMessages) {
   const EcPrivateKey key = *EcPrivateKey::Generate(Curve::kP256);
   v1::SignedPayload signed_payload = *SignPayload(key, "t", "x");
   signed_payload.set_payload_type("evil\n\x1b[31mforged log line");
-  const absl::Status status =
-      VerifySignedPayload(signed_payload, "t", key.public_key()).status();
+  const absl::Status status = VerifySignedPayload(signed_payload, "t", key.public_key()).status();
   EXPECT_EQ(std::string(status.message()).find('\n'), std::string::npos);
   EXPECT_EQ(std::string(status.message()).find('\x1b'), std::string::npos);
   EXPECT_THAT(status.message(), HasSubstr("evil\\n\\x1b[31m"));
@@ -90,7 +89,8 @@ TEST(SignedPayloadTest, SizesAreChecked) {
   EXPECT_THAT(SignPayload(key, "", "x").status().message(), HasSubstr("payload type is empty"));
   EXPECT_EQ(SignPayload(key, "t", std::string(kMaxSignedPayloadSize + 1, 'x')).status().code(),
             absl::StatusCode::kResourceExhausted);
-  absl::Status long_type = SignPayload(key, std::string(kMaxPayloadTypeLength + 1, 't'), "x").status();
+  absl::Status long_type =
+      SignPayload(key, std::string(kMaxPayloadTypeLength + 1, 't'), "x").status();
   EXPECT_EQ(long_type.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(long_type.message(), HasSubstr("longer than 128"));
 }

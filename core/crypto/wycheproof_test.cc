@@ -66,8 +66,7 @@ struct Tally {
 
   void Report(const std::string& file, const json& vectors) const {
     std::string line = absl::StrCat("wycheproof ", file, ": ", total(), " vectors (", valid,
-                                     " valid, ", invalid, " invalid, ", acceptable,
-                                     " acceptable");
+                                    " valid, ", invalid, " invalid, ", acceptable, " acceptable");
     if (acceptable > 0) {
       absl::StrAppend(&line, " of which ", acceptable_accepted, " accepted");
     }
@@ -87,8 +86,8 @@ struct Tally {
 void ExpectOutcome(const json& test, bool accepted, bool output_matches, Tally* tally,
                    const std::string& file) {
   const std::string result = test["result"];
-  const std::string where =
-      absl::StrCat(file, " tcId ", test["tcId"].get<int>(), " (", test["comment"].get<std::string>(), ")");
+  const std::string where = absl::StrCat(file, " tcId ", test["tcId"].get<int>(), " (",
+                                         test["comment"].get<std::string>(), ")");
   tally->Count(result);
   if (result == "valid") {
     EXPECT_TRUE(accepted) << where << ": valid vector refused";

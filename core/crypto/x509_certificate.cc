@@ -1,12 +1,11 @@
 #include "core/crypto/x509_certificate.h"
 
+#include <arpa/inet.h>
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <arpa/inet.h>
 
 #include <ctime>
 
@@ -23,8 +22,8 @@
 namespace custody::crypto {
 
 using internal::BioPtr;
-using internal::OpenSslError;
 using internal::BuildX509Name;
+using internal::OpenSslError;
 using internal::X509NamePtr;
 
 namespace {
@@ -72,9 +71,8 @@ absl::StatusOr<std::string> EncodeDer(const T* object, absl::string_view what) {
 absl::Status CheckDerSize(absl::string_view der, absl::string_view what) {
   if (der.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
   if (der.size() > kMaxCertificateDerSize) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, " of ", der.size(),
-                                                     " bytes exceeds the limit of ",
-                                                     kMaxCertificateDerSize));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        what, " of ", der.size(), " bytes exceeds the limit of ", kMaxCertificateDerSize));
   }
   return absl::OkStatus();
 }
@@ -99,10 +97,9 @@ absl::StatusOr<std::shared_ptr<T>> DecodeDer(absl::string_view der, absl::string
 
 std::string PemOf(absl::string_view label, absl::string_view der) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (bio == nullptr ||
-      PEM_write_bio(bio.get(), std::string(label).c_str(), "",
-                    reinterpret_cast<const unsigned char*>(der.data()),
-                    static_cast<long>(der.size())) <= 0) {
+  if (bio == nullptr || PEM_write_bio(bio.get(), std::string(label).c_str(), "",
+                                      reinterpret_cast<const unsigned char*>(der.data()),
+                                      static_cast<long>(der.size())) <= 0) {
     std::abort();
   }
   return std::string(internal::BioContents(bio.get()));
@@ -129,9 +126,9 @@ absl::StatusOr<Certificate> Certificate::FromDer(absl::string_view der) {
 }
 
 absl::StatusOr<Certificate> Certificate::FromPem(absl::string_view pem) {
-  CUSTODY_ASSIGN_OR_RETURN(SecretBytes der, internal::ReadPemBlock(pem, "CERTIFICATE",
-                                                                   "certificate PEM",
-                                                                   kMaxCertificatePemSize));
+  CUSTODY_ASSIGN_OR_RETURN(
+      SecretBytes der,
+      internal::ReadPemBlock(pem, "CERTIFICATE", "certificate PEM", kMaxCertificatePemSize));
   return FromDer(der.Reveal());
 }
 
@@ -238,21 +235,24 @@ absl::StatusOr<DerElement> ReadDerElement(ByteReader& reader, absl::string_view 
   const size_t start = reader.offset();
   CUSTODY_ASSIGN_OR_RETURN(uint8_t tag, reader.ReadU8(what));
   if (tag != expected_tag) {
-    return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": unexpected tag ",
-                                                   static_cast<int>(tag)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(structure, " ", what, ": unexpected tag ", static_cast<int>(tag)));
   }
   CUSTODY_ASSIGN_OR_RETURN(uint8_t first, reader.ReadU8(what));
   size_t length = first;
   if (first == 0x81) {
     CUSTODY_ASSIGN_OR_RETURN(uint8_t b, reader.ReadU8(what));
-    if (b < 0x80) return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": non-minimal length"));
+    if (b < 0x80)
+      return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": non-minimal length"));
     length = b;
   } else if (first == 0x82) {
     CUSTODY_ASSIGN_OR_RETURN(uint16_t b, reader.ReadU16(what));
-    if (b < 0x100) return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": non-minimal length"));
+    if (b < 0x100)
+      return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": non-minimal length"));
     length = b;
   } else if (first >= 0x80) {
-    return absl::InvalidArgumentError(absl::StrCat(structure, " ", what, ": unsupported length form"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(structure, " ", what, ": unsupported length form"));
   }
   CUSTODY_ASSIGN_OR_RETURN(absl::string_view contents, reader.ReadBytes(length, what));
   return DerElement{tag, contents, all.substr(start, reader.offset() - start)};
@@ -268,9 +268,8 @@ absl::StatusOr<absl::string_view> CertificateSpkiDer(absl::string_view der) {
                            ReadDerElement(outer, der, kSequence, "Certificate"));
   CUSTODY_RETURN_IF_ERROR(outer.ExpectEnd("the certificate"));
   ByteReader in_certificate(certificate.contents);
-  CUSTODY_ASSIGN_OR_RETURN(
-      DerElement tbs,
-      ReadDerElement(in_certificate, certificate.contents, kSequence, "TBSCertificate"));
+  CUSTODY_ASSIGN_OR_RETURN(DerElement tbs, ReadDerElement(in_certificate, certificate.contents,
+                                                          kSequence, "TBSCertificate"));
   ByteReader fields(tbs.contents);
   ByteReader peek = fields;
   CUSTODY_ASSIGN_OR_RETURN(uint8_t first_tag, peek.ReadU8("version"));
@@ -281,9 +280,8 @@ absl::StatusOr<absl::string_view> CertificateSpkiDer(absl::string_view der) {
   for (absl::string_view field : {"signature", "issuer", "validity", "subject"}) {
     CUSTODY_RETURN_IF_ERROR(ReadDerElement(fields, tbs.contents, kSequence, field).status());
   }
-  CUSTODY_ASSIGN_OR_RETURN(
-      DerElement spki,
-      ReadDerElement(fields, tbs.contents, kSequence, "subjectPublicKeyInfo"));
+  CUSTODY_ASSIGN_OR_RETURN(DerElement spki,
+                           ReadDerElement(fields, tbs.contents, kSequence, "subjectPublicKeyInfo"));
   return spki.whole;
 }
 
@@ -309,16 +307,15 @@ absl::StatusOr<DistinguishedName> ReadName(absl::string_view name_contents) {
                              ReadDerElement(rdns, name_contents, 0x31, "subject RDN", kRequest));
     ByteReader attributes(rdn.contents);
     while (attributes.remaining() > 0) {
-      CUSTODY_ASSIGN_OR_RETURN(
-          DerElement attribute,
-          ReadDerElement(attributes, rdn.contents, 0x30, "subject attribute", kRequest));
+      CUSTODY_ASSIGN_OR_RETURN(DerElement attribute, ReadDerElement(attributes, rdn.contents, 0x30,
+                                                                    "subject attribute", kRequest));
       ByteReader parts(attribute.contents);
-      CUSTODY_ASSIGN_OR_RETURN(
-          DerElement type,
-          ReadDerElement(parts, attribute.contents, 0x06, "subject attribute type", kRequest));
+      CUSTODY_ASSIGN_OR_RETURN(DerElement type, ReadDerElement(parts, attribute.contents, 0x06,
+                                                               "subject attribute type", kRequest));
       CUSTODY_ASSIGN_OR_RETURN(uint8_t value_tag, ByteReader(parts).ReadU8("subject value"));
       if (value_tag != 0x0c && value_tag != 0x13 && value_tag != 0x16) {
-        return absl::InvalidArgumentError("CSR subject value is not a UTF8, printable or IA5 string");
+        return absl::InvalidArgumentError(
+            "CSR subject value is not a UTF8, printable or IA5 string");
       }
       CUSTODY_ASSIGN_OR_RETURN(
           DerElement value,
@@ -360,12 +357,10 @@ absl::StatusOr<RequestParts> ReadRequestParts(absl::string_view der) {
                            ReadDerElement(outer, der, 0x30, "CertificationRequest", kRequest));
   CUSTODY_RETURN_IF_ERROR(outer.ExpectEnd("the CSR"));
   ByteReader parts(request.contents);
-  CUSTODY_ASSIGN_OR_RETURN(
-      DerElement info,
-      ReadDerElement(parts, request.contents, 0x30, "CertificationRequestInfo", kRequest));
-  CUSTODY_ASSIGN_OR_RETURN(
-      DerElement algorithm,
-      ReadDerElement(parts, request.contents, 0x30, "signatureAlgorithm", kRequest));
+  CUSTODY_ASSIGN_OR_RETURN(DerElement info, ReadDerElement(parts, request.contents, 0x30,
+                                                           "CertificationRequestInfo", kRequest));
+  CUSTODY_ASSIGN_OR_RETURN(DerElement algorithm, ReadDerElement(parts, request.contents, 0x30,
+                                                                "signatureAlgorithm", kRequest));
   CUSTODY_ASSIGN_OR_RETURN(DerElement signature,
                            ReadDerElement(parts, request.contents, 0x03, "signature", kRequest));
   CUSTODY_RETURN_IF_ERROR(parts.ExpectEnd("the CSR"));
@@ -381,9 +376,8 @@ absl::StatusOr<RequestParts> ReadRequestParts(absl::string_view der) {
   CUSTODY_ASSIGN_OR_RETURN(DerElement subject,
                            ReadDerElement(fields, info.contents, 0x30, "subject", kRequest));
   CUSTODY_ASSIGN_OR_RETURN(out.subject, ReadName(subject.contents));
-  CUSTODY_ASSIGN_OR_RETURN(
-      DerElement spki,
-      ReadDerElement(fields, info.contents, 0x30, "subjectPKInfo", kRequest));
+  CUSTODY_ASSIGN_OR_RETURN(DerElement spki,
+                           ReadDerElement(fields, info.contents, 0x30, "subjectPKInfo", kRequest));
   out.spki_der = spki.whole;
   CUSTODY_RETURN_IF_ERROR(
       ReadDerElement(fields, info.contents, 0xa0, "attributes", kRequest).status());
@@ -433,8 +427,8 @@ absl::StatusOr<CertificateRequest> CertificateRequest::Create(const EcPrivateKey
                                                               const DistinguishedName& subject) {
   CUSTODY_ASSIGN_OR_RETURN(X509NamePtr name, BuildX509Name(subject));
   std::shared_ptr<X509_REQ> req(X509_REQ_new(), X509_REQ_free);
-  const EVP_MD* md =
-      CurveHash(key.curve()) == HashAlgorithm::kSha256 ? internal::Sha256Md() : internal::Sha384Md();
+  const EVP_MD* md = CurveHash(key.curve()) == HashAlgorithm::kSha256 ? internal::Sha256Md()
+                                                                      : internal::Sha384Md();
   if (req == nullptr || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1 ||
       X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
       X509_REQ_set_pubkey(req.get(), key.evp_pkey()) != 1 ||

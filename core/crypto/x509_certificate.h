@@ -99,11 +99,11 @@ absl::StatusOr<absl::string_view> CertificateSpkiDer(absl::string_view certifica
 // (d2i_X509_REQ decodes the key through the provider framework, about 100 us in
 // OpenSSL 3.0): for the DI hot path. Views into the input.
 struct RequestParts {
-  absl::string_view signed_bytes;   // The CertificationRequestInfo, as signed.
-  absl::string_view spki_der;       // Parse with EcPublicKey::FromSpkiDer.
-  DistinguishedName subject;        // CN, O, OU (each at most once).
+  absl::string_view signed_bytes;               // The CertificationRequestInfo, as signed.
+  absl::string_view spki_der;                   // Parse with EcPublicKey::FromSpkiDer.
+  DistinguishedName subject;                    // CN, O, OU (each at most once).
   HashAlgorithm hash = HashAlgorithm::kSha256;  // Of ecdsa-with-SHA256/384.
-  absl::string_view signature_der;  // ECDSA, DER.
+  absl::string_view signature_der;              // ECDSA, DER.
 };
 // INVALID_ARGUMENT naming the field for anything but version 1 with an
 // ecdsa-with-SHA256/384 signature; RESOURCE_EXHAUSTED over kMaxCertificateDerSize.

@@ -115,7 +115,8 @@ INSTANTIATE_TEST_SUITE_P(
     All, CertificateBadPemTest,
     testing::Values(
         BadPemCase{"Empty", "", "no PEM block found"},
-        BadPemCase{"TextBefore", "junk\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        BadPemCase{"TextBefore",
+                   "junk\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
                    "unexpected text outside the PEM blocks"},
         BadPemCase{"WrongLabel", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
                    "expected \"CERTIFICATE\""},

@@ -41,7 +41,8 @@ absl::Status CheckDnsName(absl::string_view name) {
   }
   for (char c : name) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '*') {
-      return absl::InvalidArgumentError(absl::StrCat("DNS name \"", name, "\" has a bad character"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("DNS name \"", name, "\" has a bad character"));
     }
   }
   return absl::OkStatus();
@@ -120,10 +121,10 @@ absl::Status SetSubjectPublicKey(X509* cert, const EcPublicKey& key) {
 
 // Builds and signs a certificate. `issuer_cert` is null for a self-signed one.
 absl::StatusOr<IssuedCertificate> BuildAndSign(const Certificate* issuer_cert,
-                                         const EcPrivateKey& issuer_key,
-                                         const EcPublicKey& subject_key,
-                                         const CertificateProfile& profile,
-                                         SecureRandom& random) {
+                                               const EcPrivateKey& issuer_key,
+                                               const EcPublicKey& subject_key,
+                                               const CertificateProfile& profile,
+                                               SecureRandom& random) {
   if (WholeSeconds(profile.not_before) >= WholeSeconds(profile.not_after)) {
     return absl::InvalidArgumentError("certificate validity is empty (not_before >= not_after)");
   }
@@ -152,8 +153,7 @@ absl::StatusOr<IssuedCertificate> BuildAndSign(const Certificate* issuer_cert,
       X509_set_issuer_name(cert.get(), issuer_name) != 1 ||
       ASN1_TIME_set(X509_getm_notBefore(cert.get()), absl::ToTimeT(profile.not_before)) ==
           nullptr ||
-      ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(profile.not_after)) ==
-          nullptr) {
+      ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(profile.not_after)) == nullptr) {
     return OpenSslError(absl::StatusCode::kInternal, "filling the certificate failed");
   }
   CUSTODY_RETURN_IF_ERROR(SetSubjectPublicKey(cert.get(), subject_key));
@@ -175,20 +175,20 @@ absl::StatusOr<IssuedCertificate> BuildAndSign(const Certificate* issuer_cert,
   CUSTODY_RETURN_IF_ERROR(
       AddExtension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
   if (!alt_names.empty()) {
-    CUSTODY_RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_subject_alt_name,
-                                         absl::StrJoin(alt_names, ",")));
+    CUSTODY_RETURN_IF_ERROR(
+        AddExtension(cert.get(), &ctx, NID_subject_alt_name, absl::StrJoin(alt_names, ",")));
   }
 
-  const EVP_MD* md = CurveHash(issuer_key.curve()) == HashAlgorithm::kSha256
-                         ? internal::Sha256Md()
-                         : internal::Sha384Md();
+  const EVP_MD* md = CurveHash(issuer_key.curve()) == HashAlgorithm::kSha256 ? internal::Sha256Md()
+                                                                             : internal::Sha384Md();
   if (X509_sign(cert.get(), issuer_key.evp_pkey(), md) <= 0) {
     return OpenSslError(absl::StatusCode::kInternal, "signing the certificate failed");
   }
   IssuedCertificate issued;
   unsigned char* der = nullptr;
   const int length = i2d_X509(cert.get(), &der);
-  if (length <= 0) return OpenSslError(absl::StatusCode::kInternal, "encoding the certificate failed");
+  if (length <= 0)
+    return OpenSslError(absl::StatusCode::kInternal, "encoding the certificate failed");
   issued.der.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
   OPENSSL_free(der);
   issued.serial_hex = HexEncode(
@@ -196,7 +196,6 @@ absl::StatusOr<IssuedCertificate> BuildAndSign(const Certificate* issuer_cert,
                         static_cast<size_t>(ASN1_STRING_length(serial.get()))));
   return issued;
 }
-
 
 }  // namespace
 

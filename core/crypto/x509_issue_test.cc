@@ -55,9 +55,8 @@ TEST_F(IssueTest, ServerCertificateCarriesItsNames) {
   EXPECT_EQ(cert->Subject().common_name, "owner.example");
   EXPECT_EQ(cert->Issuer().common_name, "Test Device CA");
   EXPECT_FALSE(cert->IsCa());
-  EXPECT_EQ(cert->SubjectAltNames(),
-            (std::vector<std::string>{"DNS:owner.example", "DNS:localhost", "IP:127.0.0.1",
-                                      "IP:::1"}));
+  EXPECT_EQ(cert->SubjectAltNames(), (std::vector<std::string>{"DNS:owner.example", "DNS:localhost",
+                                                               "IP:127.0.0.1", "IP:::1"}));
   EXPECT_TRUE(pki_.leaf.SubjectAltNames().empty());
 }
 
@@ -93,8 +92,8 @@ class IssueRefusalTest : public IssueTest, public testing::WithParamInterface<Re
 TEST_P(IssueRefusalTest, BadProfileIsRefused) {
   CertificateProfile profile = ServerProfile();
   GetParam().mutate(profile);
-  absl::StatusOr<Certificate> cert = IssueCertificate(
-      pki_.intermediate, pki_.intermediate_key, pki_.leaf_key.public_key(), profile, random_);
+  absl::StatusOr<Certificate> cert = IssueCertificate(pki_.intermediate, pki_.intermediate_key,
+                                                      pki_.leaf_key.public_key(), profile, random_);
   EXPECT_EQ(cert.status().code(), absl::StatusCode::kInvalidArgument) << cert.status();
   EXPECT_THAT(cert.status().message(), HasSubstr(GetParam().message));
 }
@@ -105,11 +104,10 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{"BeforeIssuer",
                     [](CertificateProfile& p) { p.not_before = TestEpoch() - absl::Hours(1); },
                     "outside the issuer's validity"},
-        RefusalCase{"AfterIssuer",
-                    [](CertificateProfile& p) {
-                      p.not_after = TestEpoch() + absl::Hours(24 * 4000);
-                    },
-                    "outside the issuer's validity"},
+        RefusalCase{
+            "AfterIssuer",
+            [](CertificateProfile& p) { p.not_after = TestEpoch() + absl::Hours(24 * 4000); },
+            "outside the issuer's validity"},
         RefusalCase{"EmptyValidity", [](CertificateProfile& p) { p.not_after = p.not_before; },
                     "validity is empty"},
         RefusalCase{"BadDnsName", [](CertificateProfile& p) { p.dns_names = {"a,IP:1.2.3.4"}; },
@@ -124,8 +122,8 @@ TEST_F(IssueTest, SubSecondTimesAreTruncatedLikeTheCertificate) {
   // Regression: a CA and a leaf made from the same fractional "now" must agree,
   // although X.509 stores whole seconds.
   const absl::Time now = TestEpoch() + absl::Milliseconds(700);
-  absl::StatusOr<Certificate> ca = CreateSelfSignedCa(pki_.root_key, {"CA", "", ""}, now,
-                                                      now + absl::Hours(24), random_);
+  absl::StatusOr<Certificate> ca =
+      CreateSelfSignedCa(pki_.root_key, {"CA", "", ""}, now, now + absl::Hours(24), random_);
   ASSERT_TRUE(ca.ok()) << ca.status();
   CertificateProfile profile = ServerProfile();
   profile.not_before = now;
@@ -137,9 +135,8 @@ TEST_F(IssueTest, SubSecondTimesAreTruncatedLikeTheCertificate) {
 }
 
 TEST_F(IssueTest, LeafCannotIssue) {
-  absl::StatusOr<Certificate> cert = IssueCertificate(pki_.leaf, pki_.leaf_key,
-                                                      pki_.leaf_key.public_key(), ServerProfile(),
-                                                      random_);
+  absl::StatusOr<Certificate> cert = IssueCertificate(
+      pki_.leaf, pki_.leaf_key, pki_.leaf_key.public_key(), ServerProfile(), random_);
   EXPECT_EQ(cert.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(cert.status().message(), HasSubstr("not a certificate authority"));
 }
@@ -160,8 +157,8 @@ TEST_F(IssueTest, FromRequestTakesOnlyTheKeyFromTheRequest) {
   CertificateProfile profile = ServerProfile();
   profile.usage = CertificateUsage::kDeviceAttestation;
   profile.subject = {"device-7", "Custody Test", ""};
-  absl::StatusOr<Certificate> cert = IssueCertificateFromRequest(
-      pki_.intermediate, pki_.intermediate_key, *csr, profile, random_);
+  absl::StatusOr<Certificate> cert =
+      IssueCertificateFromRequest(pki_.intermediate, pki_.intermediate_key, *csr, profile, random_);
   ASSERT_TRUE(cert.ok()) << cert.status();
   EXPECT_EQ(cert->Subject().common_name, "device-7");
   EXPECT_EQ(cert->Subject().organization, "Custody Test");

@@ -36,10 +36,9 @@ TestPki MakeTestPki(Curve curve, DeterministicRandom& random) {
   intermediate_profile.not_after = epoch + absl::Hours(24 * 1825);
   intermediate_profile.usage = CertificateUsage::kCertificateAuthority;
   intermediate_profile.path_length = 0;
-  Certificate intermediate =
-      Must(IssueCertificate(root, root_key, intermediate_key.public_key(), intermediate_profile,
-                            random),
-           "intermediate certificate");
+  Certificate intermediate = Must(
+      IssueCertificate(root, root_key, intermediate_key.public_key(), intermediate_profile, random),
+      "intermediate certificate");
   EcPrivateKey leaf_key = Must(EcPrivateKey::Generate(curve), "leaf key");
   CertificateProfile leaf_profile;
   leaf_profile.subject = {"device-0001", "Custody Test", ""};
@@ -49,8 +48,8 @@ TestPki MakeTestPki(Curve curve, DeterministicRandom& random) {
   Certificate leaf = Must(
       IssueCertificate(intermediate, intermediate_key, leaf_key.public_key(), leaf_profile, random),
       "leaf certificate");
-  return TestPki{std::move(root_key),         std::move(root),     std::move(intermediate_key),
-                 std::move(intermediate),     std::move(leaf_key), std::move(leaf)};
+  return TestPki{std::move(root_key),     std::move(root),     std::move(intermediate_key),
+                 std::move(intermediate), std::move(leaf_key), std::move(leaf)};
 }
 
 }  // namespace custody::crypto

@@ -56,9 +56,9 @@ absl::Status VerifyCertificateChain(const Certificate& leaf,
   internal::ClearOpenSslErrors();
   if (result == 1) return absl::OkStatus();
   const int error = X509_STORE_CTX_get_error(ctx.get());
-  return absl::UnauthenticatedError(absl::StrCat(
-      "certificate chain does not verify: ", X509_verify_cert_error_string(error),
-      " (at depth ", X509_STORE_CTX_get_error_depth(ctx.get()), ")"));
+  return absl::UnauthenticatedError(
+      absl::StrCat("certificate chain does not verify: ", X509_verify_cert_error_string(error),
+                   " (at depth ", X509_STORE_CTX_get_error_depth(ctx.get()), ")"));
 }
 
 }  // namespace custody::crypto

@@ -60,17 +60,17 @@ absl::StatusOr<CertificateAuthority> LoadOrCreateCertificateAuthority(
   }
   const absl::Time now = clock.Now();
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::Generate(curve));
-  CUSTODY_ASSIGN_OR_RETURN(crypto::Certificate cert,
-                           crypto::CreateSelfSignedCa(key, subject, now - absl::Hours(1),
-                                                      now + validity, random));
+  CUSTODY_ASSIGN_OR_RETURN(
+      crypto::Certificate cert,
+      crypto::CreateSelfSignedCa(key, subject, now - absl::Hours(1), now + validity, random));
   CUSTODY_RETURN_IF_ERROR(key.SavePemFile(key_path, WriteMode::kCreateNew));
   CUSTODY_RETURN_IF_ERROR(
       WriteFileAtomically(cert_path, cert.ToPem(), 0644, WriteMode::kCreateNew));
   return CertificateAuthority{std::move(key), std::move(cert)};
 }
 
-absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir,
-                                                     absl::string_view stem, crypto::Curve curve) {
+absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir, absl::string_view stem,
+                                                     crypto::Curve curve) {
   const std::string key_path = PathOf(dir, absl::StrCat(stem, ".key"));
   if (Exists(key_path)) return crypto::EcPrivateKey::LoadPemFile(key_path);
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::Generate(curve));
@@ -110,23 +110,21 @@ bool ServerCertificateUsable(const crypto::Certificate& cert, const crypto::EcPr
 }  // namespace
 
 absl::StatusOr<ServiceIdentity> LoadOrCreateServiceIdentity(const std::string& dir,
-                                                           const ServiceIdentityOptions& options,
-                                                           Clock& clock, SecureRandom& random) {
+                                                            const ServiceIdentityOptions& options,
+                                                            Clock& clock, SecureRandom& random) {
   if (options.service_name.empty()) return absl::InvalidArgumentError("service name is empty");
   CUSTODY_ASSIGN_OR_RETURN(
       CertificateAuthority tls_ca,
-      LoadOrCreateCertificateAuthority(
-          dir, "tls-ca",
-          {absl::StrCat("Custody ", options.service_name, " TLS CA"), "Custody",
-           options.service_name},
-          options.curve, options.ca_validity, clock, random));
+      LoadOrCreateCertificateAuthority(dir, "tls-ca",
+                                       {absl::StrCat("Custody ", options.service_name, " TLS CA"),
+                                        "Custody", options.service_name},
+                                       options.curve, options.ca_validity, clock, random));
   CUSTODY_ASSIGN_OR_RETURN(
       CertificateAuthority admin_ca,
-      LoadOrCreateCertificateAuthority(
-          dir, "admin-ca",
-          {absl::StrCat("Custody ", options.service_name, " admin CA"), "Custody",
-           options.service_name},
-          options.curve, options.ca_validity, clock, random));
+      LoadOrCreateCertificateAuthority(dir, "admin-ca",
+                                       {absl::StrCat("Custody ", options.service_name, " admin CA"),
+                                        "Custody", options.service_name},
+                                       options.curve, options.ca_validity, clock, random));
 
   const std::string key_path = PathOf(dir, "server.key");
   const std::string cert_path = PathOf(dir, "server.pem");
@@ -147,14 +145,14 @@ absl::StatusOr<ServiceIdentity> LoadOrCreateServiceIdentity(const std::string& d
   profile.subject = {absl::StrCat("custody-", options.service_name), "Custody",
                      options.service_name};
   profile.not_before = std::max(now - absl::Hours(1), tls_ca.certificate.NotBefore());
-  profile.not_after = std::min(now + options.server_certificate_validity,
-                               tls_ca.certificate.NotAfter());
+  profile.not_after =
+      std::min(now + options.server_certificate_validity, tls_ca.certificate.NotAfter());
   profile.usage = crypto::CertificateUsage::kServer;
   profile.dns_names = options.dns_names;
   profile.ip_addresses = options.ip_addresses;
-  CUSTODY_ASSIGN_OR_RETURN(crypto::Certificate cert,
-                           crypto::IssueCertificate(tls_ca.certificate, tls_ca.key,
-                                                    key.public_key(), profile, random));
+  CUSTODY_ASSIGN_OR_RETURN(
+      crypto::Certificate cert,
+      crypto::IssueCertificate(tls_ca.certificate, tls_ca.key, key.public_key(), profile, random));
   CUSTODY_RETURN_IF_ERROR(key.SavePemFile(key_path, WriteMode::kReplace));
   CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(cert_path, cert.ToPem(), 0644, WriteMode::kReplace));
   return ServiceIdentity{std::move(tls_ca.certificate), std::move(key), std::move(cert),
@@ -178,9 +176,9 @@ absl::Status RequireKeysOfExistingRecords(const std::string& dir,
   for (absl::string_view file : files) {
     const std::string path = absl::StrCat(dir, "/", file);
     if (::access(path.c_str(), F_OK) != 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, " is missing, but the database holds ", records, " ", records_what,
-          " made with it: restore it from the backup (a new key would orphan them)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is missing, but the database holds ", records, " ", records_what,
+                       " made with it: restore it from the backup (a new key would orphan them)"));
     }
   }
   return absl::OkStatus();
@@ -192,7 +190,8 @@ absl::Status IssueAdminCredential(const std::string& dir, absl::string_view name
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey ca_key,
                            crypto::EcPrivateKey::LoadPemFile(PathOf(dir, "admin-ca.key")));
   CUSTODY_ASSIGN_OR_RETURN(crypto::Certificate ca, ReadCertificate(PathOf(dir, "admin-ca.pem")));
-  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::Generate(ca_key.curve()));
+  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key,
+                           crypto::EcPrivateKey::Generate(ca_key.curve()));
   const absl::Time now = clock.Now();
   crypto::CertificateProfile profile;
   profile.subject = {std::string(name), "Custody", std::string(AdminRoleName(role))};

@@ -64,8 +64,8 @@ absl::StatusOr<CertificateAuthority> LoadOrCreateCertificateAuthority(
 
 // A signing key kept as `stem`.key (0600) and `stem`.pub in `dir`, created at
 // first use.
-absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir,
-                                                     absl::string_view stem, crypto::Curve curve);
+absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir, absl::string_view stem,
+                                                     crypto::Curve curve);
 
 // Before keys are created at first use: FAILED_PRECONDITION when any of `files`
 // (names in `dir`) is missing although the service already holds `records`
@@ -76,8 +76,8 @@ absl::Status RequireKeysOfExistingRecords(const std::string& dir,
                                           int64_t records, absl::string_view records_what);
 
 absl::StatusOr<ServiceIdentity> LoadOrCreateServiceIdentity(const std::string& dir,
-                                                           const ServiceIdentityOptions& options,
-                                                           Clock& clock, SecureRandom& random);
+                                                            const ServiceIdentityOptions& options,
+                                                            Clock& clock, SecureRandom& random);
 
 // Roles an admin client certificate can carry (its OU).
 enum class AdminRole { kOperator, kAuditor };

@@ -74,9 +74,9 @@ TEST_F(ServiceIdentityTest, FirstStartCreatesEverythingOwnerOnly) {
   EXPECT_FALSE(identity->server_certificate.IsCa());
   EXPECT_EQ(identity->server_certificate.SubjectAltNames(),
             (std::vector<std::string>{"DNS:localhost", "IP:127.0.0.1", "IP:::1"}));
-  EXPECT_TRUE(crypto::VerifyCertificateChain(identity->server_certificate, {},
-                                             {identity->tls_ca}, kStart)
-                  .ok());
+  EXPECT_TRUE(
+      crypto::VerifyCertificateChain(identity->server_certificate, {}, {identity->tls_ca}, kStart)
+          .ok());
   EXPECT_NE(identity->tls_ca.Fingerprint(), identity->admin_ca.Fingerprint());
 }
 
@@ -116,8 +116,8 @@ TEST_F(ServiceIdentityTest, ServerCertificateIsRenewedBeforeItExpires) {
   EXPECT_NE(renewed->server_certificate.der(), first->server_certificate.der());
   EXPECT_FALSE(crypto::SameKey(renewed->server_key.public_key(), first->server_key.public_key()));
   EXPECT_EQ(renewed->tls_ca.der(), first->tls_ca.der());  // Clients keep trusting it.
-  EXPECT_TRUE(crypto::VerifyCertificateChain(renewed->server_certificate, {},
-                                             {renewed->tls_ca}, clock_.Now())
+  EXPECT_TRUE(crypto::VerifyCertificateChain(renewed->server_certificate, {}, {renewed->tls_ca},
+                                             clock_.Now())
                   .ok());
 }
 
@@ -131,9 +131,9 @@ TEST_F(ServiceIdentityTest, ServerCertificateNotSignedByTheTlsCaIsReplaced) {
   absl::StatusOr<ServiceIdentity> second = Load();
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_NE(second->server_certificate.der(), first->server_certificate.der());
-  EXPECT_TRUE(crypto::VerifyCertificateChain(second->server_certificate, {}, {second->tls_ca},
-                                             clock_.Now())
-                  .ok());
+  EXPECT_TRUE(
+      crypto::VerifyCertificateChain(second->server_certificate, {}, {second->tls_ca}, clock_.Now())
+          .ok());
 }
 
 TEST_F(ServiceIdentityTest, ServerCertificateFollowsConfiguredNames) {

@@ -6,9 +6,9 @@
 //
 //   bazel run -c opt //core/protocol:di_benchmark   (docs/performance.md)
 
+#include <time.h>
 #include <unistd.h>
 
-#include <time.h>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -65,8 +65,8 @@ std::unique_ptr<storage::Store> OpenStore(bool sqlite) {
   if (!sqlite) return storage::NewMemoryStore();
   static int counter = 0;
   const char* tmp = std::getenv("TMPDIR");
-  const std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/di_benchmark_",
-                                        ::getpid(), "_", ++counter, ".db");
+  const std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/di_benchmark_", ::getpid(),
+                                        "_", ++counter, ".db");
   std::unique_ptr<storage::Store> store = *storage::OpenSqliteStore(path);
   ::unlink(path.c_str());  // Unlinked while open: removed when the run ends.
   return store;
@@ -80,10 +80,9 @@ void BM_DiServerPerDevice(benchmark::State& state) {
   keys.voucher_key = &voucher_key;
   keys.device_ca_key = &ca_key;
   const absl::Time now = SystemClock().Now();
-  keys.device_ca_chain = {*crypto::CreateSelfSignedCa(ca_key, {"Bench Device CA", "Bench", ""},
-                                                      now - absl::Hours(1),
-                                                      now + absl::Hours(24 * 365 * 20),
-                                                      SystemRandom())};
+  keys.device_ca_chain = {
+      *crypto::CreateSelfSignedCa(ca_key, {"Bench Device CA", "Bench", ""}, now - absl::Hours(1),
+                                  now + absl::Hours(24 * 365 * 20), SystemRandom())};
   OneModel models;
   std::unique_ptr<storage::Store> store = OpenStore(sqlite);
   const DiServerDeps deps{store.get(), &SystemClock(), &SystemRandom(), &keys, &models};
@@ -130,8 +129,11 @@ void BM_DiServerPerDevice(benchmark::State& state) {
 }
 // SQLite on disk only: the in-memory store copies its whole state per transaction
 // (it serves tests), so its cost grows with the run.
-BENCHMARK(BM_DiServerPerDevice)->Arg(1)->ArgName("sqlite")->UseManualTime()->Unit(
-    benchmark::kMicrosecond);
+BENCHMARK(BM_DiServerPerDevice)
+    ->Arg(1)
+    ->ArgName("sqlite")
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace custody::protocol

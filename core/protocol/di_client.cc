@@ -37,9 +37,10 @@ absl::StatusOr<v1::DiRequest> DiClientSession::Start() {
     return Fail(absl::StatusCode::kFailedPrecondition, "di.session_over",
                 "DI.AppStart was already sent");
   }
-  CUSTODY_ASSIGN_OR_RETURN(crypto::CertificateRequest csr,
-                           crypto::CertificateRequest::Create(
-                               attestation_key_, {device_info_.serial(), "", device_info_.model()}));
+  CUSTODY_ASSIGN_OR_RETURN(
+      crypto::CertificateRequest csr,
+      crypto::CertificateRequest::Create(attestation_key_,
+                                         {device_info_.serial(), "", device_info_.model()}));
   v1::DiRequest request;
   *request.mutable_app_start()->mutable_device_info() = device_info_;
   request.mutable_app_start()->set_csr(csr.der());
@@ -82,8 +83,7 @@ absl::StatusOr<v1::DiRequest> DiClientSession::HandleCredentials(
   if (!parsed.ok()) return Fail(parsed.code(), "di.header", parsed.message());
   absl::StatusOr<crypto::EcPublicKey> manufacturer_key = voucher::ValidateHeader(header);
   if (!manufacturer_key.ok()) {
-    return Fail(manufacturer_key.status().code(), "di.header",
-                manufacturer_key.status().message());
+    return Fail(manufacturer_key.status().code(), "di.header", manufacturer_key.status().message());
   }
   if (!SameDevice(header.device_info(), device_info_)) {
     return Fail(absl::StatusCode::kInvalidArgument, "di.header",
@@ -125,10 +125,9 @@ absl::StatusOr<v1::DiRequest> DiClientSession::HandleCredentials(
     credentials_.support_declaration = *std::move(declaration);
   }
 
-  CUSTODY_ASSIGN_OR_RETURN(
-      v1::Hash hmac,
-      voucher::ComputeHeaderHmac(credentials.header(), hmac_secret_,
-                                 crypto::CurveHash(attestation_key_.curve())));
+  CUSTODY_ASSIGN_OR_RETURN(v1::Hash hmac,
+                           voucher::ComputeHeaderHmac(credentials.header(), hmac_secret_,
+                                                      crypto::CurveHash(attestation_key_.curve())));
   credentials_.header_bytes = credentials.header();
   credentials_.header = std::move(header);
   credentials_.device_certificate_chain.assign(credentials.device_certificate_chain().begin(),

@@ -44,15 +44,14 @@ absl::StatusOr<v1::DiResponse> DiServerSession::Handle(const v1::DiRequest& requ
     return Fail(absl::StatusCode::kFailedPrecondition, "di.session_over",
                 absl::StrCat("the DI session is over; got ", MessageName(request)));
   }
-  const bool expected =
-      (state_ == State::kExpectAppStart && request.has_app_start()) ||
-      (state_ == State::kExpectHmac && request.has_set_hmac());
+  const bool expected = (state_ == State::kExpectAppStart && request.has_app_start()) ||
+                        (state_ == State::kExpectHmac && request.has_set_hmac());
   absl::StatusOr<v1::DiResponse> response;
   if (!expected) {
-    response = Fail(absl::StatusCode::kFailedPrecondition, "di.unexpected_message",
-                    absl::StrCat("expected ",
-                                 state_ == State::kExpectAppStart ? "DI.AppStart" : "DI.SetHMAC",
-                                 ", got ", MessageName(request)));
+    response = Fail(
+        absl::StatusCode::kFailedPrecondition, "di.unexpected_message",
+        absl::StrCat("expected ", state_ == State::kExpectAppStart ? "DI.AppStart" : "DI.SetHMAC",
+                     ", got ", MessageName(request)));
   } else if (request.has_app_start()) {
     response = HandleAppStart(request.app_start());
   } else {
@@ -143,8 +142,7 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   header.mutable_guid()->set_value(guid);
   *header.mutable_rendezvous_info() = profile->rendezvous_info;
   *header.mutable_device_info() = info;
-  *header.mutable_manufacturer_key() =
-      voucher::ToWireKey(deps_.keys->voucher_key->public_key());
+  *header.mutable_manufacturer_key() = voucher::ToWireKey(deps_.keys->voucher_key->public_key());
   *header.mutable_device_certificate_chain_hash() =
       voucher::DeviceChainHash(deps_.keys->voucher_key->public_key(), chain);
   CUSTODY_ASSIGN_OR_RETURN(std::string header_bytes, voucher::BuildHeaderBytes(header));
@@ -154,9 +152,8 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
   // abandoned session still shows.
   guid_ = guid;
   const storage::AuditEvent issued = DeviceEvent(
-      "di.certificate_issued",
-      absl::StrCat("serial number ", device_certificate->serial_hex, ", key SHA256:",
-                   HexEncode(device_key->Fingerprint())));
+      "di.certificate_issued", absl::StrCat("serial number ", device_certificate->serial_hex,
+                                            ", key SHA256:", HexEncode(device_key->Fingerprint())));
   std::optional<storage::VoucherRecord> existing;
   std::optional<v1::SignedPayload> declaration;
   absl::Status stored = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
@@ -200,8 +197,7 @@ absl::StatusOr<v1::DiResponse> DiServerSession::HandleAppStart(const v1::DiAppSt
 
 absl::StatusOr<v1::DiResponse> DiServerSession::Resume(
     const v1::DiAppStart& app_start, const crypto::EcPublicKey& device_key,
-    const storage::VoucherRecord& stored,
-    const std::optional<v1::SignedPayload>& declaration) {
+    const storage::VoucherRecord& stored, const std::optional<v1::SignedPayload>& declaration) {
   absl::StatusOr<v1::OwnershipVoucher> voucher = voucher::ParseVoucher(stored.voucher);
   absl::StatusOr<absl::string_view> spki =
       voucher.ok() && voucher->device_certificate_chain_size() > 0

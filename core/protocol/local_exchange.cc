@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "absl/time/clock.h"
-
 #include "core/base/status.h"
 
 namespace custody::protocol {
@@ -40,7 +39,8 @@ absl::StatusOr<v1::To0AcceptOwner> RunTo0Locally(To0Registration request,
                                                  const crypto::EcPrivateKey& owner,
                                                  const To0ServerDeps& deps,
                                                  const std::string& peer) {
-  CUSTODY_ASSIGN_OR_RETURN(To0ClientSession client, To0ClientSession::New(std::move(request), owner));
+  CUSTODY_ASSIGN_OR_RETURN(To0ClientSession client,
+                           To0ClientSession::New(std::move(request), owner));
   To0ServerSession server(deps, peer);
   CUSTODY_RETURN_IF_ERROR(
       (Exchange<To0ClientSession, To0ServerSession, v1::To0Request, v1::To0Response>(client,
@@ -48,8 +48,7 @@ absl::StatusOr<v1::To0AcceptOwner> RunTo0Locally(To0Registration request,
   return client.accepted();
 }
 
-absl::StatusOr<OwnerLocation> RunTo1Locally(To1DeviceIdentity identity,
-                                            const To1ServerDeps& deps) {
+absl::StatusOr<OwnerLocation> RunTo1Locally(To1DeviceIdentity identity, const To1ServerDeps& deps) {
   To1ClientSession client(std::move(identity));
   To1ServerSession server(deps);
   CUSTODY_RETURN_IF_ERROR(

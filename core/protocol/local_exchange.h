@@ -30,8 +30,7 @@ absl::StatusOr<v1::To0AcceptOwner> RunTo0Locally(To0Registration request,
                                                  const To0ServerDeps& deps,
                                                  const std::string& peer);
 
-absl::StatusOr<OwnerLocation> RunTo1Locally(To1DeviceIdentity identity,
-                                            const To1ServerDeps& deps);
+absl::StatusOr<OwnerLocation> RunTo1Locally(To1DeviceIdentity identity, const To1ServerDeps& deps);
 
 }  // namespace custody::protocol
 

@@ -60,13 +60,13 @@ absl::string_view MessageTypeName(MessageType type) {
 
 bool StepTouchesStore(MessageType request) {
   switch (request) {
-    case MessageType::kDiAppStart:     // the model's support declaration; audit
-    case MessageType::kDiSetHmac:      // the voucher is stored
-    case MessageType::kTo0Hello:       // the trust list
-    case MessageType::kTo0OwnerSign:   // the registration is stored
-    case MessageType::kTo1HelloRv:     // the registration is read
-    case MessageType::kTo2HelloDevice: // the device's voucher is read
-    case MessageType::kTo2Done:        // the replacement voucher is committed
+    case MessageType::kDiAppStart:      // the model's support declaration; audit
+    case MessageType::kDiSetHmac:       // the voucher is stored
+    case MessageType::kTo0Hello:        // the trust list
+    case MessageType::kTo0OwnerSign:    // the registration is stored
+    case MessageType::kTo1HelloRv:      // the registration is read
+    case MessageType::kTo2HelloDevice:  // the device's voucher is read
+    case MessageType::kTo2Done:         // the replacement voucher is committed
       return true;
     default:
       return false;

@@ -57,12 +57,11 @@ absl::StatusOr<ImportResult> ImportVouchers(storage::Store& store,
       addressed = addressed || crypto::SameKey(key, verified->current_owner());
     }
     if (!addressed) {
-      return InBatch(
-          CheckFailed(absl::StatusCode::kPermissionDenied, "owner.not_addressed",
-                      absl::StrCat("the voucher is addressed to SHA256:",
-                                   HexEncode(verified->current_owner().Fingerprint()),
-                                   ", which is not one of this owner's keys")),
-          i, verified->guid());
+      return InBatch(CheckFailed(absl::StatusCode::kPermissionDenied, "owner.not_addressed",
+                                 absl::StrCat("the voucher is addressed to SHA256:",
+                                              HexEncode(verified->current_owner().Fingerprint()),
+                                              ", which is not one of this owner's keys")),
+                     i, verified->guid());
     }
     storage::OwnedDeviceRecord record;
     record.guid = verified->guid();
@@ -79,8 +78,7 @@ absl::StatusOr<ImportResult> ImportVouchers(storage::Store& store,
   absl::Status stored = store.Transact([&](storage::Transaction& tx) -> absl::Status {
     result = ImportResult();
     for (size_t i = 0; i < records.size(); ++i) {
-      absl::StatusOr<storage::OwnedDeviceRecord> existing =
-          tx.owned_devices().Get(records[i].guid);
+      absl::StatusOr<storage::OwnedDeviceRecord> existing = tx.owned_devices().Get(records[i].guid);
       if (existing.ok()) {
         if (existing->voucher != records[i].voucher) {
           return InBatch(

@@ -29,8 +29,7 @@ v1::OwnerAddress GrpcTlsAddress(absl::string_view host, uint32_t port) {
   return address;
 }
 
-absl::StatusOr<v1::OwnerAddress> ParseOwnerAddress(absl::string_view text,
-                                                   absl::string_view what) {
+absl::StatusOr<v1::OwnerAddress> ParseOwnerAddress(absl::string_view text, absl::string_view what) {
   const size_t colon = text.rfind(':');
   uint32_t port = 0;
   if (colon == absl::string_view::npos || !absl::SimpleAtoi(text.substr(colon + 1), &port) ||
@@ -93,19 +92,19 @@ absl::StatusOr<v1::AddressRecord> VerifyAddressRecord(const v1::SignedPayload& s
                                                       absl::string_view prefix) {
   const std::string format_check = absl::StrCat(prefix, ".address_record");
   if (signed_record.payload().size() > kMaxAddressRecordSize) {
-    return CheckFailed(absl::StatusCode::kInvalidArgument, format_check,
-                       absl::StrCat("an address record is at most ", kMaxAddressRecordSize,
-                                    " bytes"));
+    return CheckFailed(
+        absl::StatusCode::kInvalidArgument, format_check,
+        absl::StrCat("an address record is at most ", kMaxAddressRecordSize, " bytes"));
   }
   absl::StatusOr<absl::string_view> payload =
       crypto::VerifySignedPayload(signed_record, kAddressRecordType, owner_key);
   if (!payload.ok()) {
     const bool forged = payload.status().code() == absl::StatusCode::kUnauthenticated;
-    return CheckFailed(forged ? absl::StatusCode::kUnauthenticated
-                              : absl::StatusCode::kInvalidArgument,
-                       forged ? absl::StrCat(prefix, ".owner_signature") : format_check,
-                       forged ? "the address record is not signed by the voucher's current owner"
-                              : payload.status().message());
+    return CheckFailed(
+        forged ? absl::StatusCode::kUnauthenticated : absl::StatusCode::kInvalidArgument,
+        forged ? absl::StrCat(prefix, ".owner_signature") : format_check,
+        forged ? "the address record is not signed by the voucher's current owner"
+               : payload.status().message());
   }
   v1::AddressRecord record;
   absl::Status parsed = ParseStrict(*payload, kMaxAddressRecordSize, "address record", &record);

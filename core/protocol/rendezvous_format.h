@@ -40,8 +40,7 @@ v1::OwnerAddress GrpcTlsAddress(absl::string_view host, uint32_t port);
 
 // Parses "HOST:PORT" or "[IPV6]:PORT" into a gRPC-over-TLS address;
 // INVALID_ARGUMENT naming `what` (the flag or field it came from).
-absl::StatusOr<v1::OwnerAddress> ParseOwnerAddress(absl::string_view text,
-                                                   absl::string_view what);
+absl::StatusOr<v1::OwnerAddress> ParseOwnerAddress(absl::string_view text, absl::string_view what);
 
 // The gRPC target of a host and port ("[host]:port" for an IPv6 literal).
 std::string GrpcTarget(absl::string_view host, uint32_t port);
@@ -50,8 +49,7 @@ std::string GrpcTarget(absl::string_view host, uint32_t port);
 // bytes of printable ASCII without spaces, a port of 1..65535 and a known
 // transport, and there are 1..kMaxOwnerAddresses of them.
 absl::Status ValidateOwnerAddresses(
-    const google::protobuf::RepeatedPtrField<v1::OwnerAddress>& addresses,
-    absl::string_view check);
+    const google::protobuf::RepeatedPtrField<v1::OwnerAddress>& addresses, absl::string_view check);
 
 // The SHA-256 fingerprints of a verified voucher's owner keys, entry 0 first,
 // concatenated: a registration's place in the chain of owners.

@@ -69,18 +69,18 @@ absl::StatusOr<absl::CivilDay> ParseSupportDate(absl::string_view text) {
 absl::Status ValidateSupportDeclaration(const v1::SupportDeclaration& declaration) {
   const std::string& model = declaration.model();
   if (model.empty() || model.size() > voucher::kMaxModelLength || !PrintableAsciiOrSpace(model)) {
-    return Invalid("support.model", absl::StrCat("the model must be 1 to ",
-                                                 voucher::kMaxModelLength,
-                                                 " bytes of printable ASCII"));
+    return Invalid("support.model",
+                   absl::StrCat("the model must be 1 to ", voucher::kMaxModelLength,
+                                " bytes of printable ASCII"));
   }
   CUSTODY_RETURN_IF_ERROR(ParseSupportDate(declaration.security_updates_until()).status());
   const std::string& url = declaration.disclosure_policy_url();
   if (!absl::StartsWith(url, "https://") || url.size() <= 8 ||
       url.size() > kMaxDisclosurePolicyUrlLength || !PrintableAscii(url)) {
-    return Invalid("support.url",
-                   absl::StrCat("the disclosure-policy URL must be an https:// URL of at most ",
-                                kMaxDisclosurePolicyUrlLength,
-                                " bytes of printable ASCII without spaces"));
+    return Invalid(
+        "support.url",
+        absl::StrCat("the disclosure-policy URL must be an https:// URL of at most ",
+                     kMaxDisclosurePolicyUrlLength, " bytes of printable ASCII without spaces"));
   }
   if (declaration.sequence() == 0) {
     return Invalid("support.sequence", "the sequence starts at 1");
@@ -148,15 +148,14 @@ absl::StatusOr<v1::SignedPayload> DeclareSupport(storage::Store& store,
                                ParseSupportDate(current->security_updates_until));
       if (until < current_until) {
         event.action = "support.shorten_refused";
-        event.details = absl::StrCat("asked ", change.security_updates_until, ", in force ",
-                                     current->security_updates_until, " (sequence ",
-                                     current->sequence, ")");
+        event.details =
+            absl::StrCat("asked ", change.security_updates_until, ", in force ",
+                         current->security_updates_until, " (sequence ", current->sequence, ")");
         CUSTODY_RETURN_IF_ERROR(tx.audit().Append(event).status());
         refusal = CheckFailed(
             absl::StatusCode::kFailedPrecondition, "support.shorten",
             absl::StrCat("security updates for \"", change.model, "\" are declared until ",
-                         current->security_updates_until,
-                         "; the end date may only move later"));
+                         current->security_updates_until, "; the end date may only move later"));
         return absl::OkStatus();  // Commit the audit event.
       }
       declaration.set_sequence(static_cast<uint64_t>(current->sequence) + 1);
@@ -172,9 +171,9 @@ absl::StatusOr<v1::SignedPayload> DeclareSupport(storage::Store& store,
     record.declared_at = now;
     CUSTODY_RETURN_IF_ERROR(tx.support().Insert(record));
     event.action = "support.declare";
-    event.details = absl::StrCat("security updates until ", change.security_updates_until,
-                                 ", sequence ", declaration.sequence(), ", policy ",
-                                 change.disclosure_policy_url);
+    event.details =
+        absl::StrCat("security updates until ", change.security_updates_until, ", sequence ",
+                     declaration.sequence(), ", policy ", change.disclosure_policy_url);
     return tx.audit().Append(event).status();
   });
   CUSTODY_RETURN_IF_ERROR(status);

@@ -24,10 +24,10 @@ absl::Status CheckOwnerPlace(absl::string_view registered, absl::string_view inc
   if (absl::StartsWith(incoming, registered)) return absl::OkStatus();
   if (absl::StartsWith(registered, incoming)) {
     return CheckFailed(absl::StatusCode::kPermissionDenied, "to0.older_owner",
-                  "a later owner of this voucher holds the registration");
+                       "a later owner of this voucher holds the registration");
   }
   return CheckFailed(absl::StatusCode::kPermissionDenied, "to0.owner_conflict",
-                "the registration belongs to an owner chain that forks from this voucher's");
+                     "the registration belongs to an owner chain that forks from this voucher's");
 }
 
 }  // namespace
@@ -38,11 +38,11 @@ absl::StatusOr<v1::To0Response> To0ServerSession::Handle(const v1::To0Request& r
     case State::kDone:
     case State::kFailed:
       return CheckFailed(absl::StatusCode::kFailedPrecondition, "to0.session_over",
-                    "the TO0 session has ended");
+                         "the TO0 session has ended");
     case State::kExpectHello:
       if (!request.has_hello()) {
         response = CheckFailed(absl::StatusCode::kFailedPrecondition, "to0.unexpected_message",
-                          "expected TO0.Hello");
+                               "expected TO0.Hello");
       } else {
         response = HandleHello(request.hello());
       }
@@ -50,7 +50,7 @@ absl::StatusOr<v1::To0Response> To0ServerSession::Handle(const v1::To0Request& r
     case State::kExpectOwnerSign:
       if (!request.has_owner_sign()) {
         response = CheckFailed(absl::StatusCode::kFailedPrecondition, "to0.unexpected_message",
-                          "expected TO0.OwnerSign");
+                               "expected TO0.OwnerSign");
       } else {
         response = HandleOwnerSign(request.owner_sign());
       }
@@ -62,21 +62,21 @@ absl::StatusOr<v1::To0Response> To0ServerSession::Handle(const v1::To0Request& r
 
 absl::StatusOr<v1::To0Response> To0ServerSession::HandleHello(const v1::To0Hello& hello) {
   if (hello.voucher().size() > kMaxRegisteredVoucherSize) {
-    return CheckFailed(absl::StatusCode::kResourceExhausted, "to0.voucher_size",
-                  absl::StrCat("a registered voucher is at most ", kMaxRegisteredVoucherSize,
-                               " bytes"));
+    return CheckFailed(
+        absl::StatusCode::kResourceExhausted, "to0.voucher_size",
+        absl::StrCat("a registered voucher is at most ", kMaxRegisteredVoucherSize, " bytes"));
   }
   if (hello.remove() ? hello.lifetime_seconds() != 0 : hello.lifetime_seconds() == 0) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.lifetime",
-                  hello.remove() ? "a removal asks for no lifetime"
-                                 : "a registration asks for a lifetime of 1 second or more");
+                       hello.remove() ? "a removal asks for no lifetime"
+                                      : "a registration asks for a lifetime of 1 second or more");
   }
   CUSTODY_ASSIGN_OR_RETURN(voucher_, voucher::ParseVoucher(hello.voucher()));
   // Only the header's manufacturer key is read here, to refuse an untrusted
   // manufacturer before any signature is checked; VerifyVoucher checks it all later.
   v1::VoucherHeader header;
-  absl::Status parsed = ParseStrict(voucher_.header(), voucher::kMaxHeaderSize,
-                                    "voucher header", &header);
+  absl::Status parsed =
+      ParseStrict(voucher_.header(), voucher::kMaxHeaderSize, "voucher header", &header);
   if (!parsed.ok()) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "voucher.header", parsed.message());
   }
@@ -86,9 +86,9 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleHello(const v1::To0Hello
     absl::Status trusted = tx.trusted_keys().Get(manufacturer_fingerprint_).status();
     if (trusted.code() == absl::StatusCode::kNotFound) {
       return CheckFailed(absl::StatusCode::kPermissionDenied, "to0.untrusted_manufacturer",
-                    absl::StrCat("the voucher's manufacturer key SHA256:",
-                                 HexEncode(manufacturer_fingerprint_),
-                                 " is not on this service's trust list"));
+                         absl::StrCat("the voucher's manufacturer key SHA256:",
+                                      HexEncode(manufacturer_fingerprint_),
+                                      " is not on this service's trust list"));
     }
     return trusted;
   }));
@@ -108,28 +108,27 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
   absl::Status parsed = ParseStrict(owner_sign.to0_data(), kMaxTo0DataSize, "To0Data", &data);
   if (!parsed.ok()) {
     return CheckFailed(parsed.code() == absl::StatusCode::kResourceExhausted
-                      ? absl::StatusCode::kResourceExhausted
-                      : absl::StatusCode::kInvalidArgument,
-                  "to0.format", parsed.message());
+                           ? absl::StatusCode::kResourceExhausted
+                           : absl::StatusCode::kInvalidArgument,
+                       "to0.format", parsed.message());
   }
   if (!crypto::ConstantTimeEquals(data.nonce(), nonce_)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to0.nonce",
-                  "the To0Data does not carry this session's nonce");
+                       "the To0Data does not carry this session's nonce");
   }
   if (data.voucher_hash().algorithm() != v1::HASH_ALGORITHM_SHA256 ||
       !crypto::ConstantTimeEquals(data.voucher_hash().value(), crypto::Sha256(voucher_bytes_))) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.voucher_hash",
-                  "the To0Data's voucher hash is not the SHA-256 of the voucher sent");
+                       "the To0Data's voucher hash is not the SHA-256 of the voucher sent");
   }
   if (data.lifetime_seconds() != lifetime_seconds_ || data.remove() != remove_) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.lifetime",
-                  "the To0Data's lifetime or removal flag differs from TO0.Hello's");
+                       "the To0Data's lifetime or removal flag differs from TO0.Hello's");
   }
 
   // The whole voucher, from the trusted manufacturer key to its current owner.
   voucher::VerifyOptions options;
-  CUSTODY_ASSIGN_OR_RETURN(options.expected_manufacturer,
-                           voucher::FromWireKey(manufacturer_key_));
+  CUSTODY_ASSIGN_OR_RETURN(options.expected_manufacturer, voucher::FromWireKey(manufacturer_key_));
   CUSTODY_ASSIGN_OR_RETURN(voucher::VerifiedVoucher verified,
                            voucher::VerifyVoucher(voucher_, options));
   const crypto::EcPublicKey& owner = verified.current_owner();
@@ -140,11 +139,11 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
         crypto::VerifySignedPayload(owner_sign.signature(), kTo0DataType, owner);
     if (!signed_data.ok() && signed_data.status().code() != absl::StatusCode::kUnauthenticated) {
       return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.format",
-                    signed_data.status().message());
+                         signed_data.status().message());
     }
     if (!signed_data.ok() || *signed_data != owner_sign.to0_data()) {
       return CheckFailed(absl::StatusCode::kUnauthenticated, "to0.owner_signature",
-                    "the removal is not signed by the voucher's current owner");
+                         "the removal is not signed by the voucher's current owner");
     }
   } else {
     absl::StatusOr<v1::AddressRecord> record =
@@ -153,14 +152,13 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
     if (!crypto::ConstantTimeEquals(record->to0_data_hash().value(),
                                     crypto::Sha256(owner_sign.to0_data()))) {
       return CheckFailed(absl::StatusCode::kInvalidArgument, "to0.address_record",
-                    "the address record's to0_data_hash is not the SHA-256 of the To0Data");
+                         "the address record's to0_data_hash is not the SHA-256 of the To0Data");
     }
     address_record = owner_sign.signature().SerializeAsString();
   }
 
   const absl::Time now = deps_.clock->Now();
-  const absl::Duration granted =
-      std::min(absl::Seconds(lifetime_seconds_), deps_.max_lifetime);
+  const absl::Duration granted = std::min(absl::Seconds(lifetime_seconds_), deps_.max_lifetime);
   const std::string chain = OwnerChain(verified);
   const std::string owner_fingerprint = owner.Fingerprint();
   CUSTODY_RETURN_IF_ERROR(deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
@@ -168,7 +166,7 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
     absl::Status trusted = tx.trusted_keys().Get(manufacturer_fingerprint_).status();
     if (trusted.code() == absl::StatusCode::kNotFound) {
       return CheckFailed(absl::StatusCode::kPermissionDenied, "to0.untrusted_manufacturer",
-                    "the voucher's manufacturer key was removed from the trust list");
+                         "the voucher's manufacturer key was removed from the trust list");
     }
     CUSTODY_RETURN_IF_ERROR(trusted);
     absl::StatusOr<storage::RegistrationRecord> existing = tx.registrations().Get(verified.guid());
@@ -183,7 +181,7 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
     if (remove_) {
       if (!existing.ok()) {
         return CheckFailed(absl::StatusCode::kNotFound, "to0.not_registered",
-                      "this voucher's device has no registration to remove");
+                           "this voucher's device has no registration to remove");
       }
       CUSTODY_RETURN_IF_ERROR(tx.registrations().Delete(verified.guid()));
       event.action = "to0.remove";
@@ -199,10 +197,10 @@ absl::StatusOr<v1::To0Response> To0ServerSession::HandleOwnerSign(
       record.expires_at = now + granted;
       CUSTODY_RETURN_IF_ERROR(tx.registrations().Put(record));
       event.action = "to0.register";
-      event.details = absl::StrCat("until ", absl::FormatTime(absl::RFC3339_sec, record.expires_at,
-                                                              absl::UTCTimeZone()),
-                                   ", ", verified.owner_keys.size(), " entries, from ", peer_,
-                                   existing.ok() ? ", replacing the previous registration" : "");
+      event.details = absl::StrCat(
+          "until ", absl::FormatTime(absl::RFC3339_sec, record.expires_at, absl::UTCTimeZone()),
+          ", ", verified.owner_keys.size(), " entries, from ", peer_,
+          existing.ok() ? ", replacing the previous registration" : "");
     }
     return tx.audit().Append(event).status();
   }));

@@ -66,9 +66,9 @@ absl::StatusOr<v1::To1Request> To1ClientSession::Prove(const std::string& nonce)
   proof.set_nonce(nonce);
   proof.mutable_guid()->set_value(identity_.guid);
   v1::To1Request message;
-  CUSTODY_ASSIGN_OR_RETURN(*message.mutable_prove_to_rv()->mutable_proof(),
-                           crypto::SignPayload(*identity_.attestation_key, kTo1ProofType,
-                                               proof.SerializeAsString()));
+  CUSTODY_ASSIGN_OR_RETURN(
+      *message.mutable_prove_to_rv()->mutable_proof(),
+      crypto::SignPayload(*identity_.attestation_key, kTo1ProofType, proof.SerializeAsString()));
   return message;
 }
 

@@ -32,14 +32,14 @@ absl::StatusOr<v1::To1Response> To1ServerSession::Handle(const v1::To1Request& r
     case State::kExpectHello:
       response = request.has_hello_rv()
                      ? HandleHello(request.hello_rv())
-                     : CheckFailed(absl::StatusCode::kFailedPrecondition,
-                                   "to1.unexpected_message", "expected TO1.HelloRV");
+                     : CheckFailed(absl::StatusCode::kFailedPrecondition, "to1.unexpected_message",
+                                   "expected TO1.HelloRV");
       break;
     case State::kExpectProof:
       response = request.has_prove_to_rv()
                      ? HandleProof(request.prove_to_rv())
-                     : CheckFailed(absl::StatusCode::kFailedPrecondition,
-                                   "to1.unexpected_message", "expected TO1.ProveToRV");
+                     : CheckFailed(absl::StatusCode::kFailedPrecondition, "to1.unexpected_message",
+                                   "expected TO1.ProveToRV");
       break;
   }
   if (!response.ok()) state_ = State::kFailed;

@@ -21,9 +21,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
+#include "core/protocol/message_type.h"
 #include "core/storage/store.h"
 #include "custody/v1/rendezvous.pb.h"
 

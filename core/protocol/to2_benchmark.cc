@@ -47,10 +47,9 @@ void BM_To2OwnerPerOnboarding(benchmark::State& state) {
   options.owners = 1;
   voucher::SampleVoucherSet set = *voucher::MakeSampleVoucherSet(options, SystemRandom());
   crypto::EcPrivateKey ca_key = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
-  crypto::Certificate ca =
-      *crypto::CreateSelfSignedCa(ca_key, {"Owner device CA", "Bench Owner", ""},
-                                  now - absl::Hours(1), now + absl::Hours(24 * 3650),
-                                  SystemRandom());
+  crypto::Certificate ca = *crypto::CreateSelfSignedCa(
+      ca_key, {"Owner device CA", "Bench Owner", ""}, now - absl::Hours(1),
+      now + absl::Hours(24 * 3650), SystemRandom());
   OwnerKeys keys;
   keys.voucher_keys = {&set.owner_keys.back()};
   keys.device_ca_key = &ca_key;
@@ -68,9 +67,8 @@ void BM_To2OwnerPerOnboarding(benchmark::State& state) {
   record.voucher = voucher.SerializeAsString();
   record.imported_at = now;
   record.updated_at = now;
-  if (!store->Transact([&](storage::Transaction& tx) {
-        return tx.owned_devices().Insert(record);
-      }).ok()) {
+  if (!store->Transact([&](storage::Transaction& tx) { return tx.owned_devices().Insert(record); })
+           .ok()) {
     state.SkipWithError("import failed");
     return;
   }

@@ -40,7 +40,7 @@ To2ClientSession::~To2ClientSession() = default;
 absl::StatusOr<v1::To2Request> To2ClientSession::Start() {
   if (state_ != State::kNew) {
     return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.session_over",
-                  "the TO2 session has already started");
+                       "the TO2 session has already started");
   }
   state_ = State::kFailed;
   auto session = std::make_unique<Session>();
@@ -68,9 +68,9 @@ absl::StatusOr<std::optional<v1::To2Request>> To2ClientSession::Handle(
     const v1::To2Response& response) {
   absl::StatusOr<std::optional<v1::To2Request>> next =
       CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
-             "the owner sent a message out of order");
-  auto wrap = [](absl::StatusOr<v1::To2Request> request)
-      -> absl::StatusOr<std::optional<v1::To2Request>> {
+                  "the owner sent a message out of order");
+  auto wrap =
+      [](absl::StatusOr<v1::To2Request> request) -> absl::StatusOr<std::optional<v1::To2Request>> {
     if (!request.ok()) return request.status();
     return std::optional<v1::To2Request>(*std::move(request));
   };
@@ -79,9 +79,10 @@ absl::StatusOr<std::optional<v1::To2Request>> To2ClientSession::Handle(
     case State::kDone:
     case State::kFailed:
       return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.session_over",
-                    "the TO2 session is not expecting a message");
+                         "the TO2 session is not expecting a message");
     case State::kExpectHeader:
-      if (response.has_prove_owner_header()) next = wrap(HandleHeader(response.prove_owner_header()));
+      if (response.has_prove_owner_header())
+        next = wrap(HandleHeader(response.prove_owner_header()));
       break;
     case State::kExpectEntry:
       if (response.has_ov_next_entry()) next = wrap(HandleEntry(response.ov_next_entry()));
@@ -106,14 +107,14 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
   absl::StatusOr<crypto::EcPublicKey> owner_key = voucher::FromWireKey(prove.owner_key());
   if (!owner_key.ok()) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.format",
-                  absl::StrCat("the owner key: ", owner_key.status().message()));
+                       absl::StrCat("the owner key: ", owner_key.status().message()));
   }
   absl::StatusOr<absl::string_view> payload =
       crypto::VerifySignedPayload(prove.header(), kTo2OwnerHeaderType, *owner_key);
   if (!payload.ok()) {
     if (payload.status().code() == absl::StatusCode::kUnauthenticated) {
       return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.owner_signature",
-                    "the owner's header is not signed by the key it names");
+                         "the owner's header is not signed by the key it names");
     }
     return To2FormatError(payload.status().message());
   }
@@ -123,27 +124,27 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
   const v1::To2OwnerHeader& header = s.owner_header;
   if (header.owner_key().spki_der() != owner_key->spki_der()) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.owner_signature",
-                  "the owner's header names another key than the one that signed it");
+                       "the owner's header names another key than the one that signed it");
   }
   if (!crypto::ConstantTimeEquals(header.nonce_prove_owner(), s.nonce_prove_owner)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
-                  "the owner's header does not carry this session's NonceTO2ProveOV");
+                       "the owner's header does not carry this session's NonceTO2ProveOV");
   }
   if (std::find(inputs_.suites.begin(), inputs_.suites.end(), header.suite()) ==
       inputs_.suites.end()) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.suite",
-                  "the owner chose a suite the device did not offer");
+                       "the owner chose a suite the device did not offer");
   }
   CUSTODY_ASSIGN_OR_RETURN(s.suite, ParametersOf(header.suite(), "to2.suite"));
   if (header.hello_device_hash().algorithm() != voucher::ToWireHash(s.suite.hash) ||
       !crypto::ConstantTimeEquals(header.hello_device_hash().value(),
                                   crypto::ComputeHash(s.suite.hash, s.hello_payload))) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.hello_hash",
-                  "the owner signed another TO2.HelloDevice than the device sent");
+                       "the owner signed another TO2.HelloDevice than the device sent");
   }
   if (header.voucher_header() != inputs_.header_bytes) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.voucher_header",
-                  "the owner's voucher header is not this device's");
+                       "the owner's voucher header is not this device's");
   }
   const crypto::HashAlgorithm hmac_hash = crypto::CurveHash(inputs_.attestation_key->curve());
   if (header.header_hmac().algorithm() != voucher::ToWireHash(hmac_hash) ||
@@ -151,21 +152,21 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
                           header.header_hmac().value())
            .ok()) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.header_hmac",
-                  "the owner's voucher does not carry this device's header HMAC");
+                       "the owner's voucher does not carry this device's header HMAC");
   }
   absl::StatusOr<crypto::EcPublicKey> share =
       crypto::EcPublicKey::FromSpkiDer(header.owner_key_exchange());
   if (!share.ok() || share->curve() != s.suite.curve) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.key_exchange",
-                  "xAKeyExchange is not a valid key on the suite's curve");
+                       "xAKeyExchange is not a valid key on the suite's curve");
   }
   if (header.nonce_prove_device().size() != kTo2NonceSize) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.nonce",
-                  absl::StrCat("NonceTO2ProveDv is ", kTo2NonceSize, " bytes"));
+                       absl::StrCat("NonceTO2ProveDv is ", kTo2NonceSize, " bytes"));
   }
   if (header.entry_count() > voucher::kMaxEntries) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.entry_count",
-                  absl::StrCat("a voucher has at most ", voucher::kMaxEntries, " entries"));
+                       absl::StrCat("a voucher has at most ", voucher::kMaxEntries, " entries"));
   }
   if (header.max_message_bytes() != 0 && header.max_message_bytes() < kMinTo2MessageSize) {
     return To2FormatError(absl::StrCat("maxOwnerMessageSize is at least ", kMinTo2MessageSize));
@@ -180,7 +181,7 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
                              voucher::FromWireKey(s.own_header.manufacturer_key()));
     if (!crypto::SameKey(header_key, *owner_key)) {
       return CheckFailed(absl::StatusCode::kPermissionDenied, "voucher.owner",
-                    "a voucher without entries can only be presented by its header's key");
+                         "a voucher without entries can only be presented by its header's key");
     }
     return ProveDevice();
   }
@@ -193,13 +194,14 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
 absl::StatusOr<v1::To2Request> To2ClientSession::HandleEntry(const v1::To2OvNextEntry& entry) {
   Session& s = *session_;
   if (entry.entry_number() != s.entries.size()) {
-    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.entry_number",
-                  absl::StrCat("asked for entry ", s.entries.size(), ", got ",
-                               entry.entry_number()));
+    return CheckFailed(
+        absl::StatusCode::kInvalidArgument, "to2.entry_number",
+        absl::StrCat("asked for entry ", s.entries.size(), ", got ", entry.entry_number()));
   }
   if (entry.entry().size() > voucher::kMaxEntrySize) {
-    return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.format",
-                  absl::StrCat("a voucher entry is at most ", voucher::kMaxEntrySize, " bytes"));
+    return CheckFailed(
+        absl::StatusCode::kResourceExhausted, "voucher.format",
+        absl::StrCat("a voucher entry is at most ", voucher::kMaxEntrySize, " bytes"));
   }
   s.entries.push_back(entry.entry());
   if (s.entries.size() < s.owner_header.entry_count()) {
@@ -241,14 +243,14 @@ absl::StatusOr<v1::To2Request> To2ClientSession::ProveDevice() {
       TranscriptHash(s.suite.hash, {s.hello_payload, s.header_payload}));
   const std::string proof_payload = proof.SerializeAsString();
   v1::To2Request request;
-  CUSTODY_ASSIGN_OR_RETURN(*request.mutable_prove_device()->mutable_proof(),
-                           crypto::SignPayload(*inputs_.attestation_key, kTo2DeviceProofType,
-                                               proof_payload));
   CUSTODY_ASSIGN_OR_RETURN(
-      s.channel, To2Channel::Establish(
-                     To2Channel::Side::kDevice, s.suite, ephemeral, *s.owner_share,
-                     TranscriptHash(s.suite.hash,
-                                    {s.hello_payload, s.header_payload, proof_payload})));
+      *request.mutable_prove_device()->mutable_proof(),
+      crypto::SignPayload(*inputs_.attestation_key, kTo2DeviceProofType, proof_payload));
+  CUSTODY_ASSIGN_OR_RETURN(
+      s.channel,
+      To2Channel::Establish(
+          To2Channel::Side::kDevice, s.suite, ephemeral, *s.owner_share,
+          TranscriptHash(s.suite.hash, {s.hello_payload, s.header_payload, proof_payload})));
   state_ = State::kExpectSetup;
   return request;
 }
@@ -261,7 +263,7 @@ absl::StatusOr<std::optional<v1::To2Request>> To2ClientSession::HandleSealed(
   if (!parsed.ok()) return To2Unparsed(parsed);
   auto unexpected = [](absl::string_view expected) {
     return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
-                  absl::StrCat("expected ", expected));
+                       absl::StrCat("expected ", expected));
   };
   absl::StatusOr<v1::To2DeviceMessage> reply;
   switch (state_) {
@@ -291,8 +293,7 @@ absl::StatusOr<std::optional<v1::To2Request>> To2ClientSession::HandleSealed(
   return std::optional<v1::To2Request>(std::move(request));
 }
 
-absl::StatusOr<v1::To2Request> To2ClientSession::SealRequest(
-    const v1::To2DeviceMessage& message) {
+absl::StatusOr<v1::To2Request> To2ClientSession::SealRequest(const v1::To2DeviceMessage& message) {
   v1::To2Request request;
   CUSTODY_ASSIGN_OR_RETURN(*request.mutable_sealed()->mutable_ciphertext(),
                            session_->channel->Seal(message.SerializeAsString()));
@@ -305,15 +306,16 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
   absl::StatusOr<crypto::EcPublicKey> replacement_key =
       voucher::FromWireKey(setup.replacement_owner_key());
   if (!replacement_key.ok()) {
-    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.replacement_header",
-                  absl::StrCat("the replacement owner key: ", replacement_key.status().message()));
+    return CheckFailed(
+        absl::StatusCode::kInvalidArgument, "to2.replacement_header",
+        absl::StrCat("the replacement owner key: ", replacement_key.status().message()));
   }
   absl::StatusOr<absl::string_view> payload =
       crypto::VerifySignedPayload(setup.setup(), kTo2SetupDeviceType, *replacement_key);
   if (!payload.ok()) {
     if (payload.status().code() == absl::StatusCode::kUnauthenticated) {
       return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.setup_signature",
-                    "TO2.SetupDevice is not signed by the replacement owner key");
+                         "TO2.SetupDevice is not signed by the replacement owner key");
     }
     return To2FormatError(payload.status().message());
   }
@@ -322,11 +324,11 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
   if (!parsed.ok()) return To2Unparsed(parsed);
   if (!crypto::ConstantTimeEquals(body.nonce_setup_device(), s.nonce_setup_device)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
-                  "TO2.SetupDevice does not carry this session's NonceTO2SetupDv");
+                       "TO2.SetupDevice does not carry this session's NonceTO2SetupDv");
   }
   v1::VoucherHeader header;
-  absl::Status header_parsed =
-      ParseStrict(body.replacement_header(), voucher::kMaxHeaderSize, "replacement header", &header);
+  absl::Status header_parsed = ParseStrict(body.replacement_header(), voucher::kMaxHeaderSize,
+                                           "replacement header", &header);
   auto bad_header = [](absl::string_view detail) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.replacement_header", detail);
   };
@@ -339,7 +341,8 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
   if (!SameDeviceInfo(header.device_info(), s.own_header.device_info())) {
     return bad_header("the replacement header changes the device info");
   }
-  const v1::Hash chain_hash = voucher::DeviceChainHash(*header_key, inputs_.device_certificate_chain);
+  const v1::Hash chain_hash =
+      voucher::DeviceChainHash(*header_key, inputs_.device_certificate_chain);
   if (header.device_certificate_chain_hash().algorithm() != chain_hash.algorithm() ||
       header.device_certificate_chain_hash().value() != chain_hash.value()) {
     return bad_header("the replacement header does not hash this device's certificate chain");
@@ -348,8 +351,9 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
     return bad_header(absl::StrCat("a GUID is ", voucher::kGuidSize, " bytes"));
   }
   if (header.guid().value() == inputs_.guid) {
-    return bad_header("the replacement header keeps the device's GUID (credential reuse is not "
-                      "offered)");
+    return bad_header(
+        "the replacement header keeps the device's GUID (credential reuse is not "
+        "offered)");
   }
 
   // A new secret for the new credential; the old one stays in use until Done2.
@@ -357,8 +361,8 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
   SecretBytes secret(crypto::DigestSize(hmac_hash));
   CUSTODY_RETURN_IF_ERROR(
       inputs_.random->Fill(absl::MakeSpan(secret.mutable_data(), secret.size())));
-  CUSTODY_ASSIGN_OR_RETURN(v1::Hash hmac,
-                           voucher::ComputeHeaderHmac(body.replacement_header(), secret, hmac_hash));
+  CUSTODY_ASSIGN_OR_RETURN(
+      v1::Hash hmac, voucher::ComputeHeaderHmac(body.replacement_header(), secret, hmac_hash));
   result_.replacement_header = body.replacement_header();
   result_.header = std::move(header);
   result_.new_hmac_secret = std::move(secret);
@@ -426,14 +430,14 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
   absl::StatusOr<crypto::EcPublicKey> certified = certificate->PublicKey();
   if (!certified.ok() || !crypto::SameKey(*certified, result_.operational_key->public_key())) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.operational_certificate",
-                  "the operational certificate is not for the device's operational key");
+                       "the operational certificate is not for the device's operational key");
   }
   std::vector<crypto::Certificate> intermediates(chain.begin(), chain.end() - 1);
   absl::Status verified = crypto::VerifyCertificateChain(*certificate, intermediates,
                                                          {chain.back()}, inputs_.clock->Now());
   if (!verified.ok()) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.operational_certificate",
-                  verified.message());
+                       verified.message());
   }
   if (enrolment.fleet_endpoint().size() > kMaxFleetEndpointLength) {
     return bad(absl::StrCat("a fleet endpoint is at most ", kMaxFleetEndpointLength, " bytes"));
@@ -455,7 +459,7 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
                                  s.own_header.device_info().model());
     if (!declaration.ok()) {
       return CheckFailed(declaration.status().code(), "to2.support_declaration",
-                    declaration.status().message());
+                         declaration.status().message());
     }
   }
   if (enrolment.check_in_interval_seconds() < kMinCheckInIntervalSeconds ||
@@ -473,7 +477,7 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleServiceInfo(
 absl::Status To2ClientSession::HandleDone2(const v1::To2Done2& done2) {
   if (!crypto::ConstantTimeEquals(done2.nonce_setup_device(), session_->nonce_setup_device)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
-                  "TO2.Done2 does not echo this session's NonceTO2SetupDv");
+                       "TO2.Done2 does not echo this session's NonceTO2SetupDv");
   }
   state_ = State::kDone;
   session_.reset();

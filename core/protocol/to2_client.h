@@ -49,7 +49,7 @@ namespace custody::protocol {
 // What the device brings to TO2: its credential.
 struct To2DeviceInputs {
   std::string guid;
-  std::string header_bytes;  // The voucher header exactly as HMACed.
+  std::string header_bytes;                           // The voucher header exactly as HMACed.
   std::vector<std::string> device_certificate_chain;  // DER, leaf first.
   const crypto::EcPrivateKey* attestation_key = nullptr;
   const SecretBytes* hmac_secret = nullptr;

@@ -104,17 +104,15 @@ absl::StatusOr<To2Channel> To2Channel::Establish(Side side, const SuiteParameter
   }
   CUSTODY_ASSIGN_OR_RETURN(SecretBytes shared,
                            crypto::EcdhSharedSecret(own_ephemeral, peer_ephemeral));
-  CUSTODY_ASSIGN_OR_RETURN(
-      SecretBytes keys,
-      crypto::Hkdf(suite.hash, shared, transcript_hash, kKeyInfo, 2 * crypto::kAesGcmKeySize));
+  CUSTODY_ASSIGN_OR_RETURN(SecretBytes keys, crypto::Hkdf(suite.hash, shared, transcript_hash,
+                                                          kKeyInfo, 2 * crypto::kAesGcmKeySize));
   const absl::Span<const uint8_t> all = keys.span();
   CUSTODY_ASSIGN_OR_RETURN(
       crypto::Aes256Gcm device_to_owner,
       crypto::Aes256Gcm::New(SecretBytes::CopyFrom(all.subspan(0, crypto::kAesGcmKeySize))));
-  CUSTODY_ASSIGN_OR_RETURN(
-      crypto::Aes256Gcm owner_to_device,
-      crypto::Aes256Gcm::New(
-          SecretBytes::CopyFrom(all.subspan(crypto::kAesGcmKeySize, crypto::kAesGcmKeySize))));
+  CUSTODY_ASSIGN_OR_RETURN(crypto::Aes256Gcm owner_to_device,
+                           crypto::Aes256Gcm::New(SecretBytes::CopyFrom(
+                               all.subspan(crypto::kAesGcmKeySize, crypto::kAesGcmKeySize))));
   if (side == Side::kDevice) {
     return To2Channel(std::move(device_to_owner), std::move(owner_to_device), side);
   }

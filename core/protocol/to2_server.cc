@@ -97,13 +97,13 @@ absl::StatusOr<v1::To2Response> To2ServerSession::Handle(const v1::To2Request& r
   absl::StatusOr<v1::To2Response> response;
   auto unexpected = [](absl::string_view expected) {
     return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
-                  absl::StrCat("expected ", expected));
+                       absl::StrCat("expected ", expected));
   };
   switch (state_) {
     case State::kDone:
     case State::kFailed:
       return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.session_over",
-                    "the TO2 session has ended");
+                         "the TO2 session has ended");
     case State::kExpectHello:
       response = request.has_hello_device() ? HandleHello(request.hello_device())
                                             : unexpected("TO2.HelloDevice");
@@ -112,8 +112,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::Handle(const v1::To2Request& r
       if (request.has_get_ov_next_entry()) {
         response = HandleGetEntry(request.get_ov_next_entry());
       } else if (request.has_prove_device()) {
-        response = session_->next_entry ==
-                           static_cast<uint32_t>(session_->voucher.entries_size())
+        response = session_->next_entry == static_cast<uint32_t>(session_->voucher.entries_size())
                        ? HandleProof(request.prove_device())
                        : unexpected("TO2.GetOVNextEntry (the device has not read every entry)");
       } else {
@@ -123,8 +122,8 @@ absl::StatusOr<v1::To2Response> To2ServerSession::Handle(const v1::To2Request& r
     case State::kExpectServiceInfoReady:
     case State::kExpectServiceInfo:
     case State::kExpectDone:
-      response = request.has_sealed() ? HandleSealed(request.sealed())
-                                      : unexpected("a sealed message");
+      response =
+          request.has_sealed() ? HandleSealed(request.sealed()) : unexpected("a sealed message");
       break;
   }
   if (!response.ok()) {
@@ -140,15 +139,15 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
   if (!parsed.ok()) return To2Unparsed(parsed);
   if (payload.guid().value().size() != voucher::kGuidSize) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.guid",
-                  absl::StrCat("a GUID is ", voucher::kGuidSize, " bytes"));
+                       absl::StrCat("a GUID is ", voucher::kGuidSize, " bytes"));
   }
   if (payload.nonce_prove_owner().size() != kTo2NonceSize) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.nonce",
-                  absl::StrCat("NonceTO2ProveOV is ", kTo2NonceSize, " bytes"));
+                       absl::StrCat("NonceTO2ProveOV is ", kTo2NonceSize, " bytes"));
   }
   if (payload.suites().empty() || static_cast<size_t>(payload.suites_size()) > kMaxTo2Suites) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.suite",
-                  absl::StrCat("the device offers 1..", kMaxTo2Suites, " suites"));
+                       absl::StrCat("the device offers 1..", kMaxTo2Suites, " suites"));
   }
   if (payload.max_message_bytes() != 0 && payload.max_message_bytes() < kMinTo2MessageSize) {
     return To2FormatError(absl::StrCat("maxDeviceMessageSize is at least ", kMinTo2MessageSize));
@@ -157,14 +156,14 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
     for (int j = 0; j < i; ++j) {
       if (payload.suites(i) == payload.suites(j)) {
         return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.suite",
-                      "the device offers a suite twice");
+                           "the device offers a suite twice");
       }
     }
   }
   if (deps_.keys->voucher_keys.empty() || deps_.keys->device_ca_key == nullptr ||
       deps_.keys->device_ca_chain.empty()) {
     return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.owner",
-                  "the owner has no voucher key or no device CA configured");
+                       "the owner has no voucher key or no device CA configured");
   }
   auto session = std::make_unique<Session>();
   // The device's first suite that the owner takes (unknown values are skipped:
@@ -181,16 +180,15 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
   }
   if (!chosen.has_value()) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.suite",
-                  "the owner takes none of the device's suites");
+                       "the owner takes none of the device's suites");
   }
   CUSTODY_ASSIGN_OR_RETURN(session->suite, ParametersOf(*chosen, "to2.suite"));
 
   // One read: the device, its settings and the model's support declaration.
   absl::Status read = deps_.store->Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(session->record, tx.owned_devices().Get(payload.guid().value()));
-    CUSTODY_ASSIGN_OR_RETURN(
-        session->settings,
-        MergedSettings(tx, session->record.model, session->record.guid));
+    CUSTODY_ASSIGN_OR_RETURN(session->settings,
+                             MergedSettings(tx, session->record.model, session->record.guid));
     absl::StatusOr<storage::SupportDeclarationRecord> declaration =
         tx.support().Current(session->record.model);
     if (declaration.ok()) {
@@ -202,12 +200,12 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
   });
   if (read.code() == absl::StatusCode::kNotFound && session->record.guid.empty()) {
     return CheckFailed(absl::StatusCode::kNotFound, "to2.unknown_guid",
-                  "this owner holds no voucher for this GUID");
+                       "this owner holds no voucher for this GUID");
   }
   CUSTODY_RETURN_IF_ERROR(read);
   if (session->record.guid != payload.guid().value()) {
     return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.already_onboarded",
-                  "the device is onboarded with this credential already");
+                       "the device is onboarded with this credential already");
   }
   CUSTODY_ASSIGN_OR_RETURN(session->voucher, voucher::ParseVoucher(session->record.voucher));
   if (!session->header.ParseFromString(session->voucher.header())) {
@@ -219,26 +217,28 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
     if (crypto::SameKey(key->public_key(), current_owner)) session->owner_key = key;
   }
   if (session->owner_key == nullptr) {
-    return CheckFailed(absl::StatusCode::kPermissionDenied, "to2.not_owner",
-                  absl::StrCat("the voucher's current owner (SHA256:",
-                               HexEncode(current_owner.Fingerprint()),
-                               ") is not one of this owner's keys"));
+    return CheckFailed(
+        absl::StatusCode::kPermissionDenied, "to2.not_owner",
+        absl::StrCat("the voucher's current owner (SHA256:", HexEncode(current_owner.Fingerprint()),
+                     ") is not one of this owner's keys"));
   }
   CUSTODY_ASSIGN_OR_RETURN(session->manufacturer_key,
                            voucher::FromWireKey(session->header.manufacturer_key()));
   if (session->voucher.device_certificate_chain().empty()) {
     return absl::DataLossError("a stored voucher has no device certificate");
   }
-  CUSTODY_ASSIGN_OR_RETURN(absl::string_view device_spki,
-                           crypto::CertificateSpkiDer(session->voucher.device_certificate_chain(0)));
+  CUSTODY_ASSIGN_OR_RETURN(
+      absl::string_view device_spki,
+      crypto::CertificateSpkiDer(session->voucher.device_certificate_chain(0)));
   CUSTODY_ASSIGN_OR_RETURN(session->device_key, crypto::EcPublicKey::FromSpkiDer(device_spki));
   if (payload.attestation_algorithm() !=
       crypto::SignatureAlgorithmFor(session->device_key->curve())) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.attestation_algorithm",
-                  "eASigInfo does not match the device key of the voucher");
+                       "eASigInfo does not match the device key of the voucher");
   }
 
-  CUSTODY_ASSIGN_OR_RETURN(session->ephemeral, crypto::EcPrivateKey::Generate(session->suite.curve));
+  CUSTODY_ASSIGN_OR_RETURN(session->ephemeral,
+                           crypto::EcPrivateKey::Generate(session->suite.curve));
   CUSTODY_ASSIGN_OR_RETURN(session->nonce_prove_device, deps_.random->Bytes(kTo2NonceSize));
   session->hello_payload = hello.payload();
 
@@ -258,9 +258,9 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
 
   v1::To2Response response;
   v1::To2ProveOwnerHeader* prove = response.mutable_prove_owner_header();
-  CUSTODY_ASSIGN_OR_RETURN(*prove->mutable_header(),
-                           crypto::SignPayload(*session->owner_key, kTo2OwnerHeaderType,
-                                               session->header_payload));
+  CUSTODY_ASSIGN_OR_RETURN(
+      *prove->mutable_header(),
+      crypto::SignPayload(*session->owner_key, kTo2OwnerHeaderType, session->header_payload));
   *prove->mutable_owner_key() = header.owner_key();
   guid_ = session->record.guid;
   session_ = std::move(session);
@@ -268,13 +268,12 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
   return response;
 }
 
-absl::StatusOr<v1::To2Response> To2ServerSession::HandleGetEntry(
-    const v1::To2GetOvNextEntry& get) {
+absl::StatusOr<v1::To2Response> To2ServerSession::HandleGetEntry(const v1::To2GetOvNextEntry& get) {
   if (get.entry_number() != session_->next_entry ||
       get.entry_number() >= static_cast<uint32_t>(session_->voucher.entries_size())) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.entry_number",
-                  absl::StrCat("expected a request for entry ", session_->next_entry, " of ",
-                               session_->voucher.entries_size()));
+                       absl::StrCat("expected a request for entry ", session_->next_entry, " of ",
+                                    session_->voucher.entries_size()));
   }
   v1::To2Response response;
   response.mutable_ov_next_entry()->set_entry_number(get.entry_number());
@@ -290,7 +289,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleProof(const v1::To2Prove
   if (!payload.ok()) {
     if (payload.status().code() == absl::StatusCode::kUnauthenticated) {
       return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.device_signature",
-                    "TO2.ProveDevice is not signed by the device key of the voucher");
+                         "TO2.ProveDevice is not signed by the device key of the voucher");
     }
     return To2FormatError(payload.status().message());
   }
@@ -299,35 +298,33 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleProof(const v1::To2Prove
   if (!parsed.ok()) return To2Unparsed(parsed);
   if (!crypto::ConstantTimeEquals(proof.nonce_prove_device(), s.nonce_prove_device)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
-                  "TO2.ProveDevice does not carry this session's NonceTO2ProveDv");
+                       "TO2.ProveDevice does not carry this session's NonceTO2ProveDv");
   }
   if (proof.guid().value() != s.record.guid) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.guid",
-                  "TO2.ProveDevice names another GUID than TO2.HelloDevice");
+                       "TO2.ProveDevice names another GUID than TO2.HelloDevice");
   }
-  const std::string transcript =
-      TranscriptHash(s.suite.hash, {s.hello_payload, s.header_payload});
+  const std::string transcript = TranscriptHash(s.suite.hash, {s.hello_payload, s.header_payload});
   if (proof.transcript_hash().algorithm() != voucher::ToWireHash(s.suite.hash) ||
       !crypto::ConstantTimeEquals(proof.transcript_hash().value(), transcript)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.transcript",
-                  "the device saw another HelloDevice or owner header than this owner sent");
+                       "the device saw another HelloDevice or owner header than this owner sent");
   }
   if (proof.nonce_setup_device().size() != kTo2NonceSize) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.nonce",
-                  absl::StrCat("NonceTO2SetupDv is ", kTo2NonceSize, " bytes"));
+                       absl::StrCat("NonceTO2SetupDv is ", kTo2NonceSize, " bytes"));
   }
   absl::StatusOr<crypto::EcPublicKey> device_share =
       crypto::EcPublicKey::FromSpkiDer(proof.device_key_exchange());
   if (!device_share.ok() || device_share->curve() != s.suite.curve) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.key_exchange",
-                  "xBKeyExchange is not a valid key on the suite's curve");
+                       "xBKeyExchange is not a valid key on the suite's curve");
   }
   s.nonce_setup_device = proof.nonce_setup_device();
   CUSTODY_ASSIGN_OR_RETURN(
-      s.channel,
-      To2Channel::Establish(To2Channel::Side::kOwner, s.suite, *s.ephemeral, *device_share,
-                            TranscriptHash(s.suite.hash,
-                                           {s.hello_payload, s.header_payload, *payload})));
+      s.channel, To2Channel::Establish(
+                     To2Channel::Side::kOwner, s.suite, *s.ephemeral, *device_share,
+                     TranscriptHash(s.suite.hash, {s.hello_payload, s.header_payload, *payload})));
   s.ephemeral.reset();
 
   // The replacement header: a new GUID (and rendezvous info if configured), the
@@ -367,7 +364,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleSealed(const v1::To2Seal
   absl::StatusOr<v1::To2OwnerMessage> reply;
   auto unexpected = [](absl::string_view expected) {
     return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.unexpected_message",
-                  absl::StrCat("expected ", expected));
+                       absl::StrCat("expected ", expected));
   };
   switch (state_) {
     case State::kExpectServiceInfoReady:
@@ -391,8 +388,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleSealed(const v1::To2Seal
   return response;
 }
 
-absl::StatusOr<v1::To2Response> To2ServerSession::SealResponse(
-    const v1::To2OwnerMessage& message) {
+absl::StatusOr<v1::To2Response> To2ServerSession::SealResponse(const v1::To2OwnerMessage& message) {
   v1::To2Response response;
   CUSTODY_ASSIGN_OR_RETURN(*response.mutable_sealed()->mutable_ciphertext(),
                            session_->channel->Seal(message.SerializeAsString()));
@@ -405,9 +401,10 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfoReady(
   const crypto::HashAlgorithm hmac_hash = crypto::CurveHash(s.device_key->curve());
   if (ready.replacement_hmac().algorithm() != voucher::ToWireHash(hmac_hash) ||
       ready.replacement_hmac().value().size() != crypto::DigestSize(hmac_hash)) {
-    return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.replacement_hmac",
-                  absl::StrCat("the replacement HMAC must be HMAC-", crypto::HashName(hmac_hash),
-                               ", as the device key's curve fixes"));
+    return CheckFailed(
+        absl::StatusCode::kInvalidArgument, "to2.replacement_hmac",
+        absl::StrCat("the replacement HMAC must be HMAC-", crypto::HashName(hmac_hash),
+                     ", as the device key's curve fixes"));
   }
   if (ready.max_owner_service_info_bytes() != 0 &&
       ready.max_owner_service_info_bytes() < kMinTo2MessageSize) {
@@ -430,30 +427,32 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
   const v1::DeviceReport& report = info.report();
   if (!SameDeviceInfo(s.header.device_info(), report)) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.device_report",
-                  "the device reports another model, serial or MUD URL than its voucher");
+                       "the device reports another model, serial or MUD URL than its voucher");
   }
   if (report.software_version().size() > kMaxSoftwareVersionLength ||
       !IsPlainText(report.software_version())) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.device_report",
-                  absl::StrCat("a software version is at most ", kMaxSoftwareVersionLength,
-                               " bytes of printable ASCII without quotes or backslashes"));
+                       absl::StrCat("a software version is at most ", kMaxSoftwareVersionLength,
+                                    " bytes of printable ASCII without quotes or backslashes"));
   }
   absl::StatusOr<crypto::RequestParts> csr = crypto::ReadRequestParts(info.operational_csr());
   if (!csr.ok()) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.csr", csr.status().message());
   }
-  absl::StatusOr<crypto::EcPublicKey> operational_key = crypto::EcPublicKey::FromSpkiDer(csr->spki_der);
+  absl::StatusOr<crypto::EcPublicKey> operational_key =
+      crypto::EcPublicKey::FromSpkiDer(csr->spki_der);
   if (!operational_key.ok()) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.csr",
-                  absl::StrCat("CSR key: ", operational_key.status().message()));
+                       absl::StrCat("CSR key: ", operational_key.status().message()));
   }
   absl::Status possession = crypto::VerifyRequestSignature(*csr, *operational_key);
   if (!possession.ok()) {
-    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.csr_signature", possession.message());
+    return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.csr_signature",
+                       possession.message());
   }
   if (crypto::SameKey(*operational_key, *s.device_key)) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "to2.csr",
-                  "the operational key must not be the attestation key");
+                       "the operational key must not be the attestation key");
   }
 
   // The newest declaration that the voucher's manufacturer signed: the owner's
@@ -466,8 +465,8 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
   std::string security_updates_until;
   uint64_t best_sequence = 0;
   auto consider = [&](const v1::SignedPayload& candidate) {
-    absl::StatusOr<v1::SupportDeclaration> verified = VerifySupportDeclaration(
-        candidate, *s.manufacturer_key, s.header.device_info().model());
+    absl::StatusOr<v1::SupportDeclaration> verified =
+        VerifySupportDeclaration(candidate, *s.manufacturer_key, s.header.device_info().model());
     if (!verified.ok() || verified->sequence() <= best_sequence) return;
     best_sequence = verified->sequence();
     declaration = candidate;
@@ -494,9 +493,9 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
       ca, *deps_.keys->device_ca_key, *operational_key, profile, *deps_.random);
   if (!certificate.ok()) {
     return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.owner",
-                  absl::StrCat("the owner cannot issue the operational certificate (is its "
-                               "device CA valid?): ",
-                               certificate.status().message()));
+                       absl::StrCat("the owner cannot issue the operational certificate (is its "
+                                    "device CA valid?): ",
+                                    certificate.status().message()));
   }
 
   v1::To2OwnerMessage message;
@@ -513,9 +512,10 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleServiceInfo(
   for (const v1::Setting& setting : s.settings) *enrolment->add_settings() = setting;
   absl::Status settings_valid = ValidateSettings(enrolment->settings(), "to2.owner");
   if (!settings_valid.ok()) {
-    return CheckFailed(absl::StatusCode::kFailedPrecondition, "to2.owner",
-                  absl::StrCat("the settings of the model and the device together are not valid ",
-                               "(fix them with custodyctl): ", settings_valid.message()));
+    return CheckFailed(
+        absl::StatusCode::kFailedPrecondition, "to2.owner",
+        absl::StrCat("the settings of the model and the device together are not valid ",
+                     "(fix them with custodyctl): ", settings_valid.message()));
   }
   enrolment->set_check_in_interval_seconds(deps_.policy->check_in_interval_seconds);
 
@@ -531,7 +531,7 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleDone(const v1::To2Do
   Session& s = *session_;
   if (!crypto::ConstantTimeEquals(done.nonce_prove_device(), s.nonce_prove_device)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.nonce",
-                  "TO2.Done does not echo this session's NonceTO2ProveDv");
+                       "TO2.Done does not echo this session's NonceTO2ProveDv");
   }
   // The replacement voucher is kept before Done2 leaves: whatever happens next,
   // the owner can onboard the device with either credential.
@@ -575,7 +575,7 @@ absl::StatusOr<v1::To2OwnerMessage> To2ServerSession::HandleDone(const v1::To2Do
     }
     if (revision.status().code() == absl::StatusCode::kAlreadyExists) {
       return CheckFailed(absl::StatusCode::kAborted, "to2.concurrent",
-                    "the replacement GUID is taken; start again");
+                         "the replacement GUID is taken; start again");
     }
     CUSTODY_RETURN_IF_ERROR(revision.status());
     return tx.audit().Append(event).status();

@@ -50,11 +50,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/protocol/message_type.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/crypto/ec_private_key.h"
 #include "core/crypto/x509_certificate.h"
+#include "core/protocol/message_type.h"
 #include "core/protocol/to2_format.h"
 #include "core/storage/store.h"
 #include "custody/v1/owner.pb.h"

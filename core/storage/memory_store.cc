@@ -46,13 +46,13 @@ struct State {
 
 // The page after `page_token` of records kept by insertion sequence.
 template <typename Page, typename Record>
-absl::StatusOr<Page> PageOf(const std::map<int64_t, Record>& records,
-                            absl::string_view page_token, size_t page_size) {
+absl::StatusOr<Page> PageOf(const std::map<int64_t, Record>& records, absl::string_view page_token,
+                            size_t page_size) {
   CUSTODY_RETURN_IF_ERROR(CheckPageSize(page_size));
   CUSTODY_ASSIGN_OR_RETURN(int64_t after, ParsePageToken(page_token));
   Page page;
-  for (auto it = records.upper_bound(after);
-       it != records.end() && page.records.size() < page_size; ++it) {
+  for (auto it = records.upper_bound(after); it != records.end() && page.records.size() < page_size;
+       ++it) {
     page.records.push_back(it->second);
     if (page.records.size() == page_size && std::next(it) != records.end()) {
       page.next_page_token = MakePageToken(it->first);
@@ -212,7 +212,7 @@ class MemoryOwnedDevices final : public OwnedDeviceTable {
   }
 
   absl::StatusOr<std::vector<OwnedDeviceRecord>> DueForRegistration(absl::Time now,
-                                                                  size_t limit) override {
+                                                                    size_t limit) override {
     std::vector<std::pair<absl::Time, int64_t>> due;
     for (const auto& [sequence, record] : state_->owned_devices) {
       if (record.state != OwnedDeviceState::kOnboarded && record.next_registration_at <= now) {
@@ -336,9 +336,7 @@ class MemoryTransaction final : public Transaction, VoucherTable, AuditTable, Su
     return PageOf<VoucherPage>(state_->vouchers, page_token, page_size);
   }
 
-  absl::StatusOr<int64_t> Count() override {
-    return static_cast<int64_t>(state_->vouchers.size());
-  }
+  absl::StatusOr<int64_t> Count() override { return static_cast<int64_t>(state_->vouchers.size()); }
 
   absl::StatusOr<AuditEvent> Append(const AuditEvent& event) override {
     CUSTODY_RETURN_IF_ERROR(ValidateAuditEvent(event));

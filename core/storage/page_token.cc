@@ -1,8 +1,8 @@
 #include "core/storage/page_token.h"
 
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "core/storage/store.h"
 
 namespace custody::storage {
@@ -12,8 +12,7 @@ std::string MakePageToken(int64_t last_sequence) { return absl::StrCat("v1:", la
 absl::StatusOr<int64_t> ParsePageToken(absl::string_view token) {
   if (token.empty()) return 0;
   int64_t sequence = 0;
-  if (!absl::ConsumePrefix(&token, "v1:") || !absl::SimpleAtoi(token, &sequence) ||
-      sequence < 1) {
+  if (!absl::ConsumePrefix(&token, "v1:") || !absl::SimpleAtoi(token, &sequence) || sequence < 1) {
     return absl::InvalidArgumentError("invalid page token; pass back the token a List returned");
   }
   return sequence;

@@ -25,17 +25,14 @@ absl::Status ValidateRegistration(const RegistrationRecord& record) {
   return absl::OkStatus();
 }
 
-absl::Status NoRegistration() {
-  return absl::NotFoundError("no registration for this GUID");
-}
+absl::Status NoRegistration() { return absl::NotFoundError("no registration for this GUID"); }
 
 absl::Status ValidateTrustedKey(const TrustedKeyRecord& record) {
   if (record.fingerprint.size() != 32) {
     return absl::InvalidArgumentError("a trusted key's fingerprint is 32 bytes (SHA-256)");
   }
   if (record.spki_der.empty()) return absl::InvalidArgumentError("trusted key has no key");
-  if (record.spki_der.size() > kMaxAuditFieldLength ||
-      record.label.size() > kMaxAuditFieldLength) {
+  if (record.spki_der.size() > kMaxAuditFieldLength || record.label.size() > kMaxAuditFieldLength) {
     return absl::InvalidArgumentError("trusted key record is over the size limit");
   }
   return absl::OkStatus();
@@ -45,9 +42,7 @@ absl::Status TrustedKeyTaken() {
   return absl::AlreadyExistsError("this manufacturer key is already trusted");
 }
 
-absl::Status NoTrustedKey() {
-  return absl::NotFoundError("this manufacturer key is not trusted");
-}
+absl::Status NoTrustedKey() { return absl::NotFoundError("this manufacturer key is not trusted"); }
 
 absl::Status TooManyTrustedKeys() {
   return absl::ResourceExhaustedError(

@@ -250,8 +250,7 @@ class SqliteRegistrations final : public RegistrationTable {
         db_,
         "SELECT seq, guid, voucher, device_key, owner_chain, address_record, registered_at_us, "
         "expires_at_us FROM registrations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        page_token, page_size,
-        [](const Statement& row) -> absl::StatusOr<RegistrationRecord> {
+        page_token, page_size, [](const Statement& row) -> absl::StatusOr<RegistrationRecord> {
           return ReadRegistration(row, 1);
         });
   }
@@ -408,12 +407,11 @@ class SqliteOwnedDevices final : public OwnedDeviceTable {
 
   absl::StatusOr<OwnedDeviceRecord> Get(absl::string_view guid) override {
     // The imported GUID first, then the replacement GUID.
-    CUSTODY_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        db_->Prepare(Select(kOwnedDeviceColumns, "owned_devices",
-                            "WHERE guid = ?1 OR replacement_guid = ?1 "
-                            "ORDER BY guid = ?1 DESC LIMIT 1")
-                         .c_str()));
+    CUSTODY_ASSIGN_OR_RETURN(Statement * stmt,
+                             db_->Prepare(Select(kOwnedDeviceColumns, "owned_devices",
+                                                 "WHERE guid = ?1 OR replacement_guid = ?1 "
+                                                 "ORDER BY guid = ?1 DESC LIMIT 1")
+                                              .c_str()));
     CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(1, guid));
     CUSTODY_ASSIGN_OR_RETURN(bool found, stmt->Step());
     if (!found) return NoOwnedDevice();
@@ -449,16 +447,16 @@ class SqliteOwnedDevices final : public OwnedDeviceTable {
   }
 
   absl::StatusOr<OwnedDevicePage> List(absl::string_view page_token, size_t page_size) override {
-    return ReadPage<OwnedDevicePage>(
-        db_,
-        Select(absl::StrCat("seq, ", kOwnedDeviceColumns), "owned_devices",
-               "WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .c_str(),
-        page_token, page_size, [](const Statement& row) { return ReadOwnedDevice(row, 1); });
+    return ReadPage<OwnedDevicePage>(db_,
+                                     Select(absl::StrCat("seq, ", kOwnedDeviceColumns),
+                                            "owned_devices", "WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                                         .c_str(),
+                                     page_token, page_size,
+                                     [](const Statement& row) { return ReadOwnedDevice(row, 1); });
   }
 
   absl::StatusOr<std::vector<OwnedDeviceRecord>> DueForRegistration(absl::Time now,
-                                                                  size_t limit) override {
+                                                                    size_t limit) override {
     CUSTODY_ASSIGN_OR_RETURN(
         Statement * stmt,
         db_->Prepare(Select(kOwnedDeviceColumns, "owned_devices",
@@ -530,9 +528,8 @@ class SqliteSettings final : public SettingsTable {
       return stmt->Run();
     }
     CUSTODY_ASSIGN_OR_RETURN(
-        Statement * stmt,
-        db_->Prepare("INSERT INTO settings (scope, value) VALUES (?1, ?2) "
-                     "ON CONFLICT (scope) DO UPDATE SET value = excluded.value"));
+        Statement * stmt, db_->Prepare("INSERT INTO settings (scope, value) VALUES (?1, ?2) "
+                                       "ON CONFLICT (scope) DO UPDATE SET value = excluded.value"));
     CUSTODY_RETURN_IF_ERROR(stmt->BindText(1, scope));
     CUSTODY_RETURN_IF_ERROR(stmt->BindBlob(2, value));
     return stmt->Run();
@@ -623,12 +620,12 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, Su
   }
 
   absl::StatusOr<VoucherPage> List(absl::string_view page_token, size_t page_size) override {
-    return ReadPage<VoucherPage>(
-        db_,
-        Select(absl::StrCat("seq, ", kVoucherColumns), "vouchers",
-               "WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .c_str(),
-        page_token, page_size, [](const Statement& row) { return ReadVoucher(row, 1); });
+    return ReadPage<VoucherPage>(db_,
+                                 Select(absl::StrCat("seq, ", kVoucherColumns), "vouchers",
+                                        "WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                                     .c_str(),
+                                 page_token, page_size,
+                                 [](const Statement& row) { return ReadVoucher(row, 1); });
   }
 
   absl::StatusOr<int64_t> Count() override {
@@ -641,7 +638,8 @@ class SqliteTransaction final : public Transaction, VoucherTable, AuditTable, Su
   absl::StatusOr<AuditEvent> Append(const AuditEvent& event) override {
     CUSTODY_RETURN_IF_ERROR(ValidateAuditEvent(event));
     CUSTODY_ASSIGN_OR_RETURN(
-        Statement * last, db_->Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
+        Statement * last,
+        db_->Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
     CUSTODY_ASSIGN_OR_RETURN(bool has_last, last->Step());
     AuditEvent stored = event;
     stored.sequence = has_last ? last->ColumnInt64(0) + 1 : 1;
@@ -745,8 +743,7 @@ class SqliteStore final : public Store {
       // SQLite rolled the transaction back by itself (disk full, I/O error) and
       // `fn` did not pass the error on: whatever ran after that was not part of
       // this transaction. Refuse rather than pretend it committed.
-      status = absl::AbortedError(
-          "the database rolled the transaction back after an error; retry");
+      status = absl::AbortedError("the database rolled the transaction back after an error; retry");
     }
     if (status.ok()) status = db_->Exec("COMMIT");
     if (!status.ok() && !sqlite3_get_autocommit(db_->db())) {
@@ -781,9 +778,9 @@ absl::Status CreateOwnerOnly(const std::string& path) {
 }
 
 absl::StatusOr<int64_t> CurrentSchemaVersion(Connection& db) {
-  CUSTODY_RETURN_IF_ERROR(db.Exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-      "applied_at_us INTEGER NOT NULL)"));
+  CUSTODY_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+              "applied_at_us INTEGER NOT NULL)"));
   CUSTODY_ASSIGN_OR_RETURN(Statement * stmt,
                            db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   CUSTODY_ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -803,16 +800,16 @@ absl::Status Migrate(Connection& db, const std::string& path) {
     }
     if (*version > kSqliteSchemaVersion) {
       (void)db.Exec("ROLLBACK");
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, " has schema version ", *version, ", newer than this binary's ",
-          kSqliteSchemaVersion, "; run a newer release"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " has schema version ", *version, ", newer than this binary's ",
+                       kSqliteSchemaVersion, "; run a newer release"));
     }
     if (*version == kSqliteSchemaVersion) return db.Exec("COMMIT");
     const int64_t next = *version + 1;
     absl::Status status = db.Exec(kMigrations[next - 1]);
     if (status.ok()) {
-      absl::StatusOr<Statement*> record = db.Prepare(
-          "INSERT INTO schema_migrations (version, applied_at_us) VALUES (?1, 0)");
+      absl::StatusOr<Statement*> record =
+          db.Prepare("INSERT INTO schema_migrations (version, applied_at_us) VALUES (?1, 0)");
       status = record.ok() ? (*record)->BindInt64(1, next) : record.status();
       if (status.ok()) status = (*record)->Run();
     }

@@ -71,8 +71,8 @@ class SqliteStoreTest : public testing::Test {
 TEST_F(SqliteStoreTest, DataSurvivesReopenAndFileIsOwnerOnly) {
   {
     std::unique_ptr<Store> store = Open();
-    ASSERT_TRUE(store->Transact([](Transaction& tx) { return tx.vouchers().Insert(Record("1")); })
-                    .ok());
+    ASSERT_TRUE(
+        store->Transact([](Transaction& tx) { return tx.vouchers().Insert(Record("1")); }).ok());
   }
   struct stat st;
   ASSERT_EQ(::stat(path_.c_str(), &st), 0);
@@ -113,7 +113,8 @@ TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(store.status().message()),
-              HasSubstr(absl::StrCat("schema version 99, newer than this binary's ", kSqliteSchemaVersion)));
+              HasSubstr(absl::StrCat("schema version 99, newer than this binary's ",
+                                     kSqliteSchemaVersion)));
 }
 
 TEST_F(SqliteStoreTest, ReopeningAppliesNoMigrationTwice) {
@@ -207,7 +208,8 @@ TEST_F(SqliteStoreTest, TamperingWithTheAuditLogIsDetected) {
     std::unique_ptr<Store> store = Open();
     for (const char* action : {"a", "b", "c"}) {
       ASSERT_TRUE(
-          store->Transact([&](Transaction& tx) { return tx.audit().Append(Event(action)).status(); })
+          store
+              ->Transact([&](Transaction& tx) { return tx.audit().Append(Event(action)).status(); })
               .ok());
     }
     ASSERT_EQ(*VerifyAuditChain(*store), 3);

@@ -34,8 +34,8 @@ absl::string_view OwnedDeviceStateName(OwnedDeviceState state) {
 }
 
 absl::StatusOr<OwnedDeviceState> ParseOwnedDeviceState(absl::string_view name) {
-  for (OwnedDeviceState state : {OwnedDeviceState::kImported, OwnedDeviceState::kRegistered,
-                                 OwnedDeviceState::kOnboarded}) {
+  for (OwnedDeviceState state :
+       {OwnedDeviceState::kImported, OwnedDeviceState::kRegistered, OwnedDeviceState::kOnboarded}) {
     if (OwnedDeviceStateName(state) == name) return state;
   }
   return absl::DataLossError(absl::StrCat("unknown device state \"", name, "\" in the store"));

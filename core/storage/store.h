@@ -44,8 +44,8 @@ absl::string_view VoucherStateName(VoucherState state);
 absl::StatusOr<VoucherState> ParseVoucherState(absl::string_view name);
 
 struct VoucherRecord {
-  std::string guid;     // 16 bytes; unique.
-  std::string model;    // (model, serial) is unique.
+  std::string guid;   // 16 bytes; unique.
+  std::string model;  // (model, serial) is unique.
   std::string serial;
   std::string voucher;  // The serialized OwnershipVoucher, exact bytes.
   VoucherState state = VoucherState::kManufactured;
@@ -137,9 +137,9 @@ class SupportTable {
 // A rendezvous registration (TO0): where the device of `guid` finds its owner,
 // until `expires_at`. One per GUID; a new registration replaces the old one.
 struct RegistrationRecord {
-  std::string guid;            // 16 bytes; unique.
-  std::string voucher;         // The registered OwnershipVoucher, exact bytes.
-  std::string device_key;      // The device attestation key (canonical SPKI DER).
+  std::string guid;        // 16 bytes; unique.
+  std::string voucher;     // The registered OwnershipVoucher, exact bytes.
+  std::string device_key;  // The device attestation key (canonical SPKI DER).
   // SHA-256 fingerprints of the voucher's owner keys (entry 0 first), 32 bytes
   // each: which owner registered, and where it sits in the chain.
   std::string owner_chain;
@@ -167,8 +167,7 @@ class RegistrationTable {
   // NOT_FOUND when the GUID has no registration.
   virtual absl::Status Delete(absl::string_view guid) = 0;
   // In order of first registration, at most `page_size` (1..kMaxPageSize).
-  virtual absl::StatusOr<RegistrationPage> List(absl::string_view page_token,
-                                                size_t page_size) = 0;
+  virtual absl::StatusOr<RegistrationPage> List(absl::string_view page_token, size_t page_size) = 0;
   // Deletes at most `limit` registrations with expires_at <= `now`, oldest expiry
   // first, and returns how many it deleted.
   virtual absl::StatusOr<int64_t> DeleteExpired(absl::Time now, size_t limit) = 0;
@@ -214,7 +213,7 @@ absl::StatusOr<OwnedDeviceState> ParseOwnedDeviceState(absl::string_view name);
 
 // A device whose voucher the owner holds.
 struct OwnedDeviceRecord {
-  std::string guid;     // The imported voucher's GUID, 16 bytes; unique.
+  std::string guid;  // The imported voucher's GUID, 16 bytes; unique.
   std::string model;
   std::string serial;
   std::string voucher;  // The imported OwnershipVoucher, exact bytes.
@@ -258,12 +257,11 @@ class OwnedDeviceTable {
   // replacement GUID is taken.
   virtual absl::StatusOr<int64_t> Update(const OwnedDeviceRecord& record) = 0;
   // In import order, at most `page_size` (1..kMaxPageSize).
-  virtual absl::StatusOr<OwnedDevicePage> List(absl::string_view page_token,
-                                               size_t page_size) = 0;
+  virtual absl::StatusOr<OwnedDevicePage> List(absl::string_view page_token, size_t page_size) = 0;
   // Devices not yet onboarded whose next_registration_at is at or before `now`,
   // earliest first, at most `limit`.
   virtual absl::StatusOr<std::vector<OwnedDeviceRecord>> DueForRegistration(absl::Time now,
-                                                                          size_t limit) = 0;
+                                                                            size_t limit) = 0;
   virtual absl::StatusOr<int64_t> Count() = 0;
 };
 

@@ -139,9 +139,8 @@ TEST_P(StoreConformanceTest, InsertThenGetReturnsExactValues) {
 
 TEST_P(StoreConformanceTest, UnknownKeysAreNotFound) {
   EXPECT_EQ(Get("nope").status().code(), absl::StatusCode::kNotFound);
-  absl::Status status = store_->Transact([&](Transaction& tx) {
-    return tx.vouchers().GetBySerial("gw-100", "SN-404").status();
-  });
+  absl::Status status = store_->Transact(
+      [&](Transaction& tx) { return tx.vouchers().GetBySerial("gw-100", "SN-404").status(); });
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
 }
 
@@ -183,8 +182,8 @@ TEST_P(StoreConformanceTest, UpdateNeedsTheCurrentRevision) {
   EXPECT_EQ(*revision, 2);
   // A second writer still holding revision 1 loses.
   update.voucher = "stale";
-  absl::Status stale = store_->Transact(
-      [&](Transaction& tx) { return tx.vouchers().Update(update).status(); });
+  absl::Status stale =
+      store_->Transact([&](Transaction& tx) { return tx.vouchers().Update(update).status(); });
   EXPECT_EQ(stale.code(), absl::StatusCode::kAborted);
   EXPECT_THAT(std::string(stale.message()), HasSubstr("revision 2, expected 1"));
   VoucherRecord stored = *Get(Record(1).guid);
@@ -195,9 +194,10 @@ TEST_P(StoreConformanceTest, UpdateNeedsTheCurrentRevision) {
   EXPECT_EQ(stored.revision, 2);
   VoucherRecord missing = Record(9);
   missing.revision = 1;
-  EXPECT_EQ(store_->Transact([&](Transaction& tx) { return tx.vouchers().Update(missing).status(); })
-                .code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      store_->Transact([&](Transaction& tx) { return tx.vouchers().Update(missing).status(); })
+          .code(),
+      absl::StatusCode::kNotFound);
 }
 
 TEST_P(StoreConformanceTest, ListPagesInInsertionOrder) {
@@ -227,8 +227,8 @@ TEST_P(StoreConformanceTest, ListPagesInInsertionOrder) {
 
 TEST_P(StoreConformanceTest, ListRefusesBadTokensAndSizes) {
   for (const char* token : {"garbage", "v1:-4", "v2:10"}) {
-    absl::Status status = store_->Transact(
-        [&](Transaction& tx) { return tx.vouchers().List(token, 10).status(); });
+    absl::Status status =
+        store_->Transact([&](Transaction& tx) { return tx.vouchers().List(token, 10).status(); });
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << token;
   }
   absl::Status too_big = store_->Transact(
@@ -358,11 +358,10 @@ TEST_P(StoreConformanceTest, SupportCurrentIsTheHighestSequencePerModel) {
 }
 
 TEST_P(StoreConformanceTest, SupportRefusesRepeatsAndBadRecords) {
-  ASSERT_TRUE(store_
-                  ->Transact([&](Transaction& tx) {
-                    return tx.support().Insert(Declaration("gw-100", 1));
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->Transact([&](Transaction& tx) { return tx.support().Insert(Declaration("gw-100", 1)); })
+          .ok());
   SupportDeclarationRecord repeat = Declaration("gw-100", 1);
   repeat.signed_declaration = "other";
   absl::Status status =
@@ -407,16 +406,17 @@ RegistrationRecord Registration(int i, absl::Time expires_at) {
 
 TEST_P(StoreConformanceTest, RegistrationPutGetReplaceDelete) {
   const RegistrationRecord first = Registration(1, kT0 + absl::Hours(1));
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.registrations().Put(first);
-  }).ok());
+  ASSERT_TRUE(
+      store_->Transact([&](Transaction& tx) { return tx.registrations().Put(first); }).ok());
   RegistrationRecord got;
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    absl::StatusOr<RegistrationRecord> r = tx.registrations().Get(first.guid);
-    if (!r.ok()) return r.status();
-    got = *r;
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    absl::StatusOr<RegistrationRecord> r = tx.registrations().Get(first.guid);
+                    if (!r.ok()) return r.status();
+                    got = *r;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(got.guid, first.guid);
   EXPECT_EQ(got.voucher, first.voucher);
   EXPECT_EQ(got.device_key, first.device_key);
@@ -428,29 +428,28 @@ TEST_P(StoreConformanceTest, RegistrationPutGetReplaceDelete) {
   // A second Put for the GUID replaces the first, keeping one row.
   RegistrationRecord second = Registration(1, kT0 + absl::Hours(2));
   second.address_record = "replaced";
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.registrations().Put(second);
-  }).ok());
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    absl::StatusOr<RegistrationRecord> r = tx.registrations().Get(first.guid);
-    if (!r.ok()) return r.status();
-    EXPECT_EQ(r->address_record, "replaced");
-    EXPECT_EQ(r->expires_at, kT0 + absl::Hours(2));
-    absl::StatusOr<int64_t> count = tx.registrations().Count();
-    EXPECT_EQ(count.value_or(-1), 1);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(
+      store_->Transact([&](Transaction& tx) { return tx.registrations().Put(second); }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    absl::StatusOr<RegistrationRecord> r = tx.registrations().Get(first.guid);
+                    if (!r.ok()) return r.status();
+                    EXPECT_EQ(r->address_record, "replaced");
+                    EXPECT_EQ(r->expires_at, kT0 + absl::Hours(2));
+                    absl::StatusOr<int64_t> count = tx.registrations().Count();
+                    EXPECT_EQ(count.value_or(-1), 1);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.registrations().Delete(first.guid);
-  }).ok());
-  absl::Status again = store_->Transact([&](Transaction& tx) {
-    return tx.registrations().Delete(first.guid);
-  });
+  ASSERT_TRUE(
+      store_->Transact([&](Transaction& tx) { return tx.registrations().Delete(first.guid); })
+          .ok());
+  absl::Status again =
+      store_->Transact([&](Transaction& tx) { return tx.registrations().Delete(first.guid); });
   EXPECT_EQ(again.code(), absl::StatusCode::kNotFound);
-  absl::Status get = store_->Transact([&](Transaction& tx) {
-    return tx.registrations().Get(first.guid).status();
-  });
+  absl::Status get = store_->Transact(
+      [&](Transaction& tx) { return tx.registrations().Get(first.guid).status(); });
   EXPECT_EQ(get.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(get.message()), HasSubstr("no registration"));
 }
@@ -460,9 +459,8 @@ TEST_P(StoreConformanceTest, RegistrationRefusesBadRecords) {
   no_guid.guid.clear();
   RegistrationRecord backwards = Registration(2, kT0);
   for (const RegistrationRecord& bad : {no_guid, backwards}) {
-    absl::Status status = store_->Transact([&](Transaction& tx) {
-      return tx.registrations().Put(bad);
-    });
+    absl::Status status =
+        store_->Transact([&](Transaction& tx) { return tx.registrations().Put(bad); });
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   }
   absl::Status count = store_->Transact([&](Transaction& tx) -> absl::Status {
@@ -473,68 +471,83 @@ TEST_P(StoreConformanceTest, RegistrationRefusesBadRecords) {
 }
 
 TEST_P(StoreConformanceTest, RegistrationListPagesAndReplacementKeepsItsPlace) {
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    for (int i = 1; i <= 5; ++i) {
-      absl::Status s = tx.registrations().Put(Registration(i, kT0 + absl::Hours(i)));
-      if (!s.ok()) return s;
-    }
-    // Replacing 2 keeps it second.
-    return tx.registrations().Put(Registration(2, kT0 + absl::Hours(9)));
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    for (int i = 1; i <= 5; ++i) {
+                      absl::Status s =
+                          tx.registrations().Put(Registration(i, kT0 + absl::Hours(i)));
+                      if (!s.ok()) return s;
+                    }
+                    // Replacing 2 keeps it second.
+                    return tx.registrations().Put(Registration(2, kT0 + absl::Hours(9)));
+                  })
+                  .ok());
   std::vector<std::string> seen;
   std::string token;
   do {
-    ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-      absl::StatusOr<RegistrationPage> page = tx.registrations().List(token, 2);
-      if (!page.ok()) return page.status();
-      for (const RegistrationRecord& r : page->records) seen.push_back(r.guid);
-      token = page->next_page_token;
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE(store_
+                    ->Transact([&](Transaction& tx) -> absl::Status {
+                      absl::StatusOr<RegistrationPage> page = tx.registrations().List(token, 2);
+                      if (!page.ok()) return page.status();
+                      for (const RegistrationRecord& r : page->records) seen.push_back(r.guid);
+                      token = page->next_page_token;
+                      return absl::OkStatus();
+                    })
+                    .ok());
   } while (!token.empty());
   ASSERT_EQ(seen.size(), 5u);
   for (int i = 1; i <= 5; ++i) EXPECT_EQ(seen[i - 1], Registration(i, kT0).guid);
-  absl::Status bad = store_->Transact([&](Transaction& tx) {
-    return tx.registrations().List("garbage", 2).status();
-  });
+  absl::Status bad = store_->Transact(
+      [&](Transaction& tx) { return tx.registrations().List("garbage", 2).status(); });
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreConformanceTest, DeleteExpiredTakesTheOldestExpiriesUpToTheLimit) {
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    // Expiries: 1 -> +5h, 2 -> +1h, 3 -> +3h, 4 -> +2h, 5 -> +10h.
-    const int hours[] = {5, 1, 3, 2, 10};
-    for (int i = 1; i <= 5; ++i) {
-      absl::Status s = tx.registrations().Put(Registration(i, kT0 + absl::Hours(hours[i - 1])));
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    // Expiries: 1 -> +5h, 2 -> +1h, 3 -> +3h, 4 -> +2h, 5 -> +10h.
+                    const int hours[] = {5, 1, 3, 2, 10};
+                    for (int i = 1; i <= 5; ++i) {
+                      absl::Status s =
+                          tx.registrations().Put(Registration(i, kT0 + absl::Hours(hours[i - 1])));
+                      if (!s.ok()) return s;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
   // At +5h, four have expired (expiry <= now counts); the limit takes two, the
   // earliest: 2 (+1h) and 4 (+2h).
   int64_t deleted = -1;
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    absl::StatusOr<int64_t> n = tx.registrations().DeleteExpired(kT0 + absl::Hours(5), 2);
-    if (!n.ok()) return n.status();
-    deleted = *n;
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    absl::StatusOr<int64_t> n =
+                        tx.registrations().DeleteExpired(kT0 + absl::Hours(5), 2);
+                    if (!n.ok()) return n.status();
+                    deleted = *n;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(deleted, 2);
   auto exists = [&](int i) {
-    return store_->Transact([&](Transaction& tx) {
-      return tx.registrations().Get(Registration(i, kT0).guid).status();
-    }).ok();
+    return store_
+        ->Transact([&](Transaction& tx) {
+          return tx.registrations().Get(Registration(i, kT0).guid).status();
+        })
+        .ok();
   };
   EXPECT_TRUE(exists(1));
   EXPECT_FALSE(exists(2));
   EXPECT_TRUE(exists(3));
   EXPECT_FALSE(exists(4));
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    absl::StatusOr<int64_t> n = tx.registrations().DeleteExpired(kT0 + absl::Hours(5), 100);
-    if (!n.ok()) return n.status();
-    deleted = *n;
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    absl::StatusOr<int64_t> n =
+                        tx.registrations().DeleteExpired(kT0 + absl::Hours(5), 100);
+                    if (!n.ok()) return n.status();
+                    deleted = *n;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(deleted, 2);  // 1 (+5h, exactly now) and 3.
   EXPECT_TRUE(exists(5));
   EXPECT_FALSE(exists(1));
@@ -550,60 +563,63 @@ TrustedKeyRecord TrustedKey(int i) {
 }
 
 TEST_P(StoreConformanceTest, TrustedKeysInsertGetListDelete) {
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    absl::Status s = tx.trusted_keys().Insert(TrustedKey(2));
-    if (!s.ok()) return s;
-    return tx.trusted_keys().Insert(TrustedKey(1));
-  }).ok());
-  absl::Status taken = store_->Transact([&](Transaction& tx) {
-    return tx.trusted_keys().Insert(TrustedKey(1));
-  });
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    absl::Status s = tx.trusted_keys().Insert(TrustedKey(2));
+                    if (!s.ok()) return s;
+                    return tx.trusted_keys().Insert(TrustedKey(1));
+                  })
+                  .ok());
+  absl::Status taken =
+      store_->Transact([&](Transaction& tx) { return tx.trusted_keys().Insert(TrustedKey(1)); });
   EXPECT_EQ(taken.code(), absl::StatusCode::kAlreadyExists);
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    absl::StatusOr<TrustedKeyRecord> got = tx.trusted_keys().Get(TrustedKey(2).fingerprint);
-    if (!got.ok()) return got.status();
-    EXPECT_EQ(got->spki_der, "spki-2");
-    EXPECT_EQ(got->label, "Manufacturer 2");
-    EXPECT_EQ(got->added_at, kT0);
-    absl::StatusOr<std::vector<TrustedKeyRecord>> all = tx.trusted_keys().List();
-    if (!all.ok()) return all.status();
-    EXPECT_EQ(all->size(), 2u);
-    if (all->size() == 2) {
-      // In fingerprint order.
-      EXPECT_EQ((*all)[0].fingerprint, TrustedKey(1).fingerprint);
-      EXPECT_EQ((*all)[1].fingerprint, TrustedKey(2).fingerprint);
-    }
-    return tx.trusted_keys().Delete(TrustedKey(1).fingerprint);
-  }).ok());
-  absl::Status gone = store_->Transact([&](Transaction& tx) {
-    return tx.trusted_keys().Get(TrustedKey(1).fingerprint).status();
-  });
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    absl::StatusOr<TrustedKeyRecord> got =
+                        tx.trusted_keys().Get(TrustedKey(2).fingerprint);
+                    if (!got.ok()) return got.status();
+                    EXPECT_EQ(got->spki_der, "spki-2");
+                    EXPECT_EQ(got->label, "Manufacturer 2");
+                    EXPECT_EQ(got->added_at, kT0);
+                    absl::StatusOr<std::vector<TrustedKeyRecord>> all = tx.trusted_keys().List();
+                    if (!all.ok()) return all.status();
+                    EXPECT_EQ(all->size(), 2u);
+                    if (all->size() == 2) {
+                      // In fingerprint order.
+                      EXPECT_EQ((*all)[0].fingerprint, TrustedKey(1).fingerprint);
+                      EXPECT_EQ((*all)[1].fingerprint, TrustedKey(2).fingerprint);
+                    }
+                    return tx.trusted_keys().Delete(TrustedKey(1).fingerprint);
+                  })
+                  .ok());
+  absl::Status gone = store_->Transact(
+      [&](Transaction& tx) { return tx.trusted_keys().Get(TrustedKey(1).fingerprint).status(); });
   EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
-  absl::Status again = store_->Transact([&](Transaction& tx) {
-    return tx.trusted_keys().Delete(TrustedKey(1).fingerprint);
-  });
+  absl::Status again = store_->Transact(
+      [&](Transaction& tx) { return tx.trusted_keys().Delete(TrustedKey(1).fingerprint); });
   EXPECT_EQ(again.code(), absl::StatusCode::kNotFound);
   TrustedKeyRecord short_fingerprint = TrustedKey(3);
   short_fingerprint.fingerprint.resize(20);
-  absl::Status bad = store_->Transact([&](Transaction& tx) {
-    return tx.trusted_keys().Insert(short_fingerprint);
-  });
+  absl::Status bad = store_->Transact(
+      [&](Transaction& tx) { return tx.trusted_keys().Insert(short_fingerprint); });
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreConformanceTest, TrustListIsBounded) {
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    for (size_t i = 0; i < kMaxTrustedKeys; ++i) {
-      TrustedKeyRecord record = TrustedKey(0);
-      record.fingerprint = std::string(28, '\x04') + std::string(reinterpret_cast<char*>(&i), 4);
-      absl::Status s = tx.trusted_keys().Insert(record);
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }).ok());
-  absl::Status full = store_->Transact([&](Transaction& tx) {
-    return tx.trusted_keys().Insert(TrustedKey(1));
-  });
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    for (size_t i = 0; i < kMaxTrustedKeys; ++i) {
+                      TrustedKeyRecord record = TrustedKey(0);
+                      record.fingerprint =
+                          std::string(28, '\x04') + std::string(reinterpret_cast<char*>(&i), 4);
+                      absl::Status s = tx.trusted_keys().Insert(record);
+                      if (!s.ok()) return s;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  absl::Status full =
+      store_->Transact([&](Transaction& tx) { return tx.trusted_keys().Insert(TrustedKey(1)); });
   EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
 }
 
@@ -616,11 +632,15 @@ TEST_P(StoreConformanceTest, RegistrationAndTrustRollBackWithTheirTransaction) {
     return absl::AbortedError("caller gives up");
   });
   EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    EXPECT_EQ(tx.registrations().Count().value_or(-1), 0);
-    EXPECT_EQ(tx.trusted_keys().List().value_or(std::vector<TrustedKeyRecord>{{}}).size(), 0u);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    EXPECT_EQ(tx.registrations().Count().value_or(-1), 0);
+                    EXPECT_EQ(
+                        tx.trusted_keys().List().value_or(std::vector<TrustedKeyRecord>{{}}).size(),
+                        0u);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 OwnedDeviceRecord OwnedDevice(int i) {
@@ -647,9 +667,8 @@ absl::StatusOr<OwnedDeviceRecord> GetOwned(Store& store, const std::string& guid
 
 TEST_P(StoreConformanceTest, OwnedDeviceInsertGetUpdateKeepsExactValues) {
   OwnedDeviceRecord record = OwnedDevice(1);
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Insert(record);
-  }).ok());
+  ASSERT_TRUE(
+      store_->Transact([&](Transaction& tx) { return tx.owned_devices().Insert(record); }).ok());
   absl::StatusOr<OwnedDeviceRecord> got = GetOwned(*store_, record.guid);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->voucher, record.voucher);
@@ -669,10 +688,12 @@ TEST_P(StoreConformanceTest, OwnedDeviceInsertGetUpdateKeepsExactValues) {
   changed.last_error = "rendezvous down";
   changed.voucher = "ignored: the imported voucher never changes";
   absl::StatusOr<int64_t> revision = absl::InternalError("not run");
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    revision = tx.owned_devices().Update(changed);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    revision = tx.owned_devices().Update(changed);
+                    return absl::OkStatus();
+                  })
+                  .ok());
   ASSERT_TRUE(revision.ok()) << revision.status();
   EXPECT_EQ(*revision, 2);
 
@@ -693,9 +714,8 @@ TEST_P(StoreConformanceTest, OwnedDeviceInsertGetUpdateKeepsExactValues) {
 
   // A stale revision is refused and changes nothing.
   changed.last_error = "stale";
-  absl::Status stale = store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Update(changed).status();
-  });
+  absl::Status stale = store_->Transact(
+      [&](Transaction& tx) { return tx.owned_devices().Update(changed).status(); });
   EXPECT_EQ(stale.code(), absl::StatusCode::kAborted);
   EXPECT_EQ(GetOwned(*store_, record.guid)->last_error, "rendezvous down");
   EXPECT_EQ(GetOwned(*store_, std::string(16, '\x55')).status().code(),
@@ -705,63 +725,70 @@ TEST_P(StoreConformanceTest, OwnedDeviceInsertGetUpdateKeepsExactValues) {
 TEST_P(StoreConformanceTest, OwnedDeviceGuidsAreUniqueAcrossBothColumns) {
   OwnedDeviceRecord first = OwnedDevice(1);
   first.replacement_guid = std::string(16, '\x09');
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Insert(first);
-  }).ok());
+  ASSERT_TRUE(
+      store_->Transact([&](Transaction& tx) { return tx.owned_devices().Insert(first); }).ok());
   OwnedDeviceRecord again = OwnedDevice(1);
-  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Insert(again);
-  }).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      store_->Transact([&](Transaction& tx) { return tx.owned_devices().Insert(again); }).code(),
+      absl::StatusCode::kAlreadyExists);
   // Another device may not take the first one's replacement GUID, either way.
   OwnedDeviceRecord second = OwnedDevice(2);
   second.guid = first.replacement_guid;
-  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Insert(second);
-  }).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      store_->Transact([&](Transaction& tx) { return tx.owned_devices().Insert(second); }).code(),
+      absl::StatusCode::kAlreadyExists);
   second = OwnedDevice(2);
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Insert(second);
-  }).ok());
+  ASSERT_TRUE(
+      store_->Transact([&](Transaction& tx) { return tx.owned_devices().Insert(second); }).ok());
   second.revision = 1;
   second.replacement_guid = first.replacement_guid;
-  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Update(second).status();
-  }).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      store_->Transact([&](Transaction& tx) { return tx.owned_devices().Update(second).status(); })
+          .code(),
+      absl::StatusCode::kAlreadyExists);
   second.replacement_guid = first.guid;
-  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Update(second).status();
-  }).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      store_->Transact([&](Transaction& tx) { return tx.owned_devices().Update(second).status(); })
+          .code(),
+      absl::StatusCode::kAlreadyExists);
   OwnedDeviceRecord bad = OwnedDevice(3);
   bad.guid = "short";
-  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
-    return tx.owned_devices().Insert(bad);
-  }).code(), absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    EXPECT_EQ(tx.owned_devices().Count().value_or(-1), 2);
-    return absl::OkStatus();
-  }).ok());
+  EXPECT_EQ(
+      store_->Transact([&](Transaction& tx) { return tx.owned_devices().Insert(bad); }).code(),
+      absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    EXPECT_EQ(tx.owned_devices().Count().value_or(-1), 2);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 TEST_P(StoreConformanceTest, OwnedDevicesListInImportOrderAndDueInTimeOrder) {
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) -> absl::Status {
-    for (int i = 1; i <= 5; ++i) {
-      absl::Status s = tx.owned_devices().Insert(OwnedDevice(i));
-      if (!s.ok()) return s;
-    }
-    // Device 1 is onboarded: never due again.
-    absl::StatusOr<OwnedDeviceRecord> one = tx.owned_devices().Get(OwnedDevice(1).guid);
-    if (!one.ok()) return one.status();
-    one->state = OwnedDeviceState::kOnboarded;
-    return tx.owned_devices().Update(*one).status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) -> absl::Status {
+                    for (int i = 1; i <= 5; ++i) {
+                      absl::Status s = tx.owned_devices().Insert(OwnedDevice(i));
+                      if (!s.ok()) return s;
+                    }
+                    // Device 1 is onboarded: never due again.
+                    absl::StatusOr<OwnedDeviceRecord> one =
+                        tx.owned_devices().Get(OwnedDevice(1).guid);
+                    if (!one.ok()) return one.status();
+                    one->state = OwnedDeviceState::kOnboarded;
+                    return tx.owned_devices().Update(*one).status();
+                  })
+                  .ok());
   std::vector<std::string> listed;
   std::string token;
   do {
     absl::StatusOr<OwnedDevicePage> page = absl::InternalError("not run");
-    ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-      page = tx.owned_devices().List(token, 2);
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE(store_
+                    ->Transact([&](Transaction& tx) {
+                      page = tx.owned_devices().List(token, 2);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     ASSERT_TRUE(page.ok()) << page.status();
     for (const OwnedDeviceRecord& r : page->records) listed.push_back(r.serial);
     token = page->next_page_token;
@@ -770,18 +797,22 @@ TEST_P(StoreConformanceTest, OwnedDevicesListInImportOrderAndDueInTimeOrder) {
 
   // next_registration_at is kT0 + 100 - i: device 5 is the earliest.
   absl::StatusOr<std::vector<OwnedDeviceRecord>> due = absl::InternalError("not run");
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    due = tx.owned_devices().DueForRegistration(kT0 + absl::Seconds(97), 10);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    due = tx.owned_devices().DueForRegistration(kT0 + absl::Seconds(97), 10);
+                    return absl::OkStatus();
+                  })
+                  .ok());
   ASSERT_TRUE(due.ok()) << due.status();
   std::vector<std::string> serials;
   for (const OwnedDeviceRecord& r : *due) serials.push_back(r.serial);
   EXPECT_THAT(serials, testing::ElementsAre("SN-5", "SN-4", "SN-3"));
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    due = tx.owned_devices().DueForRegistration(kT0 + absl::Hours(1), 2);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    due = tx.owned_devices().DueForRegistration(kT0 + absl::Hours(1), 2);
+                    return absl::OkStatus();
+                  })
+                  .ok());
   ASSERT_EQ(due->size(), 2u);
   EXPECT_EQ((*due)[0].serial, "SN-5");
 }
@@ -789,31 +820,37 @@ TEST_P(StoreConformanceTest, OwnedDevicesListInImportOrderAndDueInTimeOrder) {
 TEST_P(StoreConformanceTest, SettingsPutReplaceRemove) {
   auto get = [&](const std::string& scope) {
     absl::StatusOr<std::string> out = absl::InternalError("not run");
-    EXPECT_TRUE(store_->Transact([&](Transaction& tx) {
-      out = tx.settings().Get(scope);
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Transact([&](Transaction& tx) {
+                      out = tx.settings().Get(scope);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return out;
   };
   EXPECT_EQ(get("model:gw-100").status().code(), absl::StatusCode::kNotFound);
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.settings().Put("model:gw-100", std::string("a\x00b", 3));
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Transact([&](Transaction& tx) {
+                    return tx.settings().Put("model:gw-100", std::string("a\x00b", 3));
+                  })
+                  .ok());
   EXPECT_EQ(get("model:gw-100").value_or(""), std::string("a\x00b", 3));
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.settings().Put("model:gw-100", "c");
-  }).ok());
+  ASSERT_TRUE(
+      store_->Transact([&](Transaction& tx) { return tx.settings().Put("model:gw-100", "c"); })
+          .ok());
   EXPECT_EQ(get("model:gw-100").value_or(""), "c");
-  ASSERT_TRUE(store_->Transact([&](Transaction& tx) {
-    return tx.settings().Put("model:gw-100", "");
-  }).ok());
+  ASSERT_TRUE(
+      store_->Transact([&](Transaction& tx) { return tx.settings().Put("model:gw-100", ""); })
+          .ok());
   EXPECT_EQ(get("model:gw-100").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
-    return tx.settings().Put("", "x");
-  }).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->Transact([&](Transaction& tx) {
-    return tx.settings().Put(std::string(kMaxScopeLength + 1, 's'), "x");
-  }).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Transact([&](Transaction& tx) { return tx.settings().Put("", "x"); }).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_
+                ->Transact([&](Transaction& tx) {
+                  return tx.settings().Put(std::string(kMaxScopeLength + 1, 's'), "x");
+                })
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest,

@@ -25,8 +25,8 @@ absl::Status SupportSequenceTaken(const SupportDeclarationRecord& record) {
 }
 
 absl::Status NoSupportDeclaration(absl::string_view model) {
-  return absl::NotFoundError(absl::StrCat("model \"", absl::CHexEscape(model),
-                                          "\" has no support declaration"));
+  return absl::NotFoundError(
+      absl::StrCat("model \"", absl::CHexEscape(model), "\" has no support declaration"));
 }
 
 }  // namespace custody::storage

@@ -31,9 +31,9 @@ absl::StatusOr<SampleVoucherSet> MakeSampleVoucherSet(const SampleOptions& optio
   profile.not_before = not_before;
   profile.not_after = not_after;
   profile.usage = crypto::CertificateUsage::kDeviceAttestation;
-  CUSTODY_ASSIGN_OR_RETURN(crypto::Certificate device_certificate,
-                           crypto::IssueCertificate(device_ca, device_ca_key,
-                                                    device_key.public_key(), profile, random));
+  CUSTODY_ASSIGN_OR_RETURN(
+      crypto::Certificate device_certificate,
+      crypto::IssueCertificate(device_ca, device_ca_key, device_key.public_key(), profile, random));
   SecretBytes device_secret(32);
   CUSTODY_RETURN_IF_ERROR(
       random.Fill(absl::MakeSpan(device_secret.mutable_data(), device_secret.size())));
@@ -54,9 +54,8 @@ absl::StatusOr<SampleVoucherSet> MakeSampleVoucherSet(const SampleOptions& optio
   *header.mutable_device_certificate_chain_hash() =
       DeviceChainHash(manufacturer_key.public_key(), chain);
   CUSTODY_ASSIGN_OR_RETURN(std::string header_bytes, BuildHeaderBytes(header));
-  CUSTODY_ASSIGN_OR_RETURN(
-      v1::Hash hmac,
-      ComputeHeaderHmac(header_bytes, device_secret, crypto::CurveHash(options.curve)));
+  CUSTODY_ASSIGN_OR_RETURN(v1::Hash hmac, ComputeHeaderHmac(header_bytes, device_secret,
+                                                            crypto::CurveHash(options.curve)));
   CUSTODY_ASSIGN_OR_RETURN(v1::OwnershipVoucher voucher,
                            CreateVoucher(std::move(header_bytes), std::move(hmac), chain));
 
@@ -75,10 +74,10 @@ absl::StatusOr<SampleVoucherSet> MakeSampleVoucherSet(const SampleOptions& optio
     stages.push_back(std::move(extended));
     owner_keys.push_back(std::move(owner));
   }
-  return SampleVoucherSet{std::move(manufacturer_key), std::move(device_ca_key),
-                          std::move(device_ca),        std::move(device_key),
+  return SampleVoucherSet{std::move(manufacturer_key),   std::move(device_ca_key),
+                          std::move(device_ca),          std::move(device_key),
                           std::move(device_certificate), std::move(device_secret),
-                          std::move(owner_keys),       std::move(stages)};
+                          std::move(owner_keys),         std::move(stages)};
 }
 
 }  // namespace custody::voucher

@@ -71,8 +71,8 @@ void BM_VerifyVoucher(benchmark::State& state) {
     if (!verified.ok()) state.SkipWithError("voucher does not verify");
     benchmark::DoNotOptimize(verified);
   }
-  state.SetLabel(absl::StrCat(crypto::CurveName(CurveOf(state.range(0))), ", ",
-                              state.range(1), " entries"));
+  state.SetLabel(
+      absl::StrCat(crypto::CurveName(CurveOf(state.range(0))), ", ", state.range(1), " entries"));
 }
 BENCHMARK(BM_VerifyVoucher)
     ->ArgsProduct({{0, 1}, {std::begin(kEntryCounts), std::end(kEntryCounts)}})
@@ -92,8 +92,8 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
   void PrintSummary() const {
     std::printf("\nvoucher verification in raw ECDSA verifies (target: at most 1.2 x (N + 1))\n");
-    std::printf("%-6s %8s %12s %12s %16s %8s\n", "curve", "entries", "voucher us",
-                "raw us", "raw verifies", "target");
+    std::printf("%-6s %8s %12s %12s %16s %8s\n", "curve", "entries", "voucher us", "raw us",
+                "raw verifies", "target");
     bool all_met = true;
     for (int curve = 0; curve < 2; ++curve) {
       const auto raw = times_.find(absl::StrCat("BM_RawVerify/", curve));

@@ -16,9 +16,9 @@ absl::StatusOr<std::string> BuildHeaderBytes(const v1::VoucherHeader& header) {
   CUSTODY_RETURN_IF_ERROR(ValidateHeader(header).status());
   std::string bytes = header.SerializeAsString();
   if (bytes.size() > kMaxHeaderSize) {
-    return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.header",
-                       absl::StrCat("header of ", bytes.size(), " bytes exceeds the limit of ",
-                                    kMaxHeaderSize));
+    return CheckFailed(
+        absl::StatusCode::kResourceExhausted, "voucher.header",
+        absl::StrCat("header of ", bytes.size(), " bytes exceeds the limit of ", kMaxHeaderSize));
   }
   return bytes;
 }
@@ -56,14 +56,14 @@ absl::StatusOr<v1::Hash> ComputeHeaderHmac(absl::string_view header_bytes,
   return hmac;
 }
 
-absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher,
-                              const SecretBytes& device_secret, crypto::HashAlgorithm algorithm) {
+absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher, const SecretBytes& device_secret,
+                              crypto::HashAlgorithm algorithm) {
   if (voucher.header_hmac().algorithm() != ToWireHash(algorithm)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "voucher.header_hmac",
                        absl::StrCat("header HMAC is not HMAC-", crypto::HashName(algorithm)));
   }
-  absl::Status status = crypto::HmacVerify(algorithm, device_secret, voucher.header(),
-                                           voucher.header_hmac().value());
+  absl::Status status =
+      crypto::HmacVerify(algorithm, device_secret, voucher.header(), voucher.header_hmac().value());
   if (status.code() == absl::StatusCode::kInternal) return status;
   if (!status.ok()) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "voucher.header_hmac",
@@ -78,8 +78,9 @@ absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
   return CreateVoucher(std::move(header_bytes), std::move(header_hmac), DersOf(device_chain));
 }
 
-absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(std::string header_bytes, v1::Hash header_hmac,
-                                                   const std::vector<std::string>& device_chain_der) {
+absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
+    std::string header_bytes, v1::Hash header_hmac,
+    const std::vector<std::string>& device_chain_der) {
   v1::OwnershipVoucher voucher;
   voucher.set_protocol_version(kVoucherProtocolVersion);
   voucher.set_header(std::move(header_bytes));
@@ -95,9 +96,9 @@ absl::StatusOr<v1::OwnershipVoucher> ExtendVoucher(const v1::OwnershipVoucher& v
                                                    const ExtendOptions& extend) {
   const std::string& extra = extend.extra;
   if (static_cast<size_t>(voucher.entries_size()) >= kMaxEntries) {
-    return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.format",
-                       absl::StrCat("voucher already has the maximum of ", kMaxEntries,
-                                    " entries"));
+    return CheckFailed(
+        absl::StatusCode::kResourceExhausted, "voucher.format",
+        absl::StrCat("voucher already has the maximum of ", kMaxEntries, " entries"));
   }
   if (extra.size() > kMaxExtraSize) {
     return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.entry",

@@ -45,8 +45,8 @@ absl::StatusOr<v1::Hash> ComputeHeaderHmac(absl::string_view header_bytes,
 // Device side: OK when the voucher's header HMAC is the HMAC of its header bytes
 // under `device_secret` with `algorithm`. UNAUTHENTICATED ("voucher.header_hmac")
 // otherwise: the voucher was not made for this device.
-absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher,
-                              const SecretBytes& device_secret, crypto::HashAlgorithm algorithm);
+absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher, const SecretBytes& device_secret,
+                              crypto::HashAlgorithm algorithm);
 
 // A voucher with no entries (current owner: the manufacturer), after checking it as
 // VerifyVoucher does. `device_chain` is leaf first.
@@ -54,8 +54,9 @@ absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
     std::string header_bytes, v1::Hash header_hmac,
     const std::vector<crypto::Certificate>& device_chain);
 // The same over the certificates' DER.
-absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(std::string header_bytes, v1::Hash header_hmac,
-                                                   const std::vector<std::string>& device_chain_der);
+absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
+    std::string header_bytes, v1::Hash header_hmac,
+    const std::vector<std::string>& device_chain_der);
 
 struct ExtendOptions {
   // Free bytes for the signer (OVEExtra), at most kMaxExtraSize.

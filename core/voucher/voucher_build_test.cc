@@ -67,8 +67,8 @@ TEST_P(VoucherBuildTest, ForgedUnsignedHeaderIsNeitherAcceptedNorSigned) {
   header.mutable_rendezvous_info()->mutable_endpoints(0)->set_host("attacker.example");
   header.mutable_guid()->set_value(std::string(16, '\x66'));
   std::vector<crypto::Certificate> chain = {set_->device_certificate, set_->device_ca};
-  absl::StatusOr<v1::OwnershipVoucher> forged = CreateVoucher(
-      *BuildHeaderBytes(header), set_->stages.front().header_hmac(), chain);
+  absl::StatusOr<v1::OwnershipVoucher> forged =
+      CreateVoucher(*BuildHeaderBytes(header), set_->stages.front().header_hmac(), chain);
   ASSERT_TRUE(forged.ok()) << forged.status();
   VerifyOptions options;
   options.expected_manufacturer = set_->manufacturer_key.public_key();
@@ -90,7 +90,8 @@ TEST_P(VoucherBuildTest, HashesAndSignaturesFollowTheCurve) {
   EXPECT_EQ(voucher.header_hmac().value().size(), p256 ? 32u : 48u);
   v1::SignedPayload entry;
   ASSERT_TRUE(entry.ParseFromString(voucher.entries(0)));
-  EXPECT_EQ(entry.algorithm(), p256 ? v1::SIGNATURE_ALGORITHM_ES256 : v1::SIGNATURE_ALGORITHM_ES384);
+  EXPECT_EQ(entry.algorithm(),
+            p256 ? v1::SIGNATURE_ALGORITHM_ES256 : v1::SIGNATURE_ALGORITHM_ES384);
 }
 
 TEST_P(VoucherBuildTest, OnlyTheDeviceSecretMatchesTheHeaderHmac) {
@@ -201,20 +202,20 @@ INSTANTIATE_TEST_SUITE_P(
                    "voucher.protocol_version", "version 7"},
         HeaderCase{"ShortGuid", [](v1::VoucherHeader& h) { h.mutable_guid()->set_value("abc"); },
                    "voucher.header", "GUID is 3 bytes"},
-        HeaderCase{"NoModel",
-                   [](v1::VoucherHeader& h) { h.mutable_device_info()->clear_model(); },
+        HeaderCase{"NoModel", [](v1::VoucherHeader& h) { h.mutable_device_info()->clear_model(); },
                    "voucher.header", "model must be 1 to 64 bytes"},
-        HeaderCase{"LongSerial",
-                   [](v1::VoucherHeader& h) {
-                     h.mutable_device_info()->set_serial(std::string(65, 's'));
-                   },
-                   "voucher.header", "serial must be 1 to 64 bytes, not 65"},
+        HeaderCase{
+            "LongSerial",
+            [](v1::VoucherHeader& h) { h.mutable_device_info()->set_serial(std::string(65, 's')); },
+            "voucher.header", "serial must be 1 to 64 bytes, not 65"},
         HeaderCase{"ControlCharacter",
                    [](v1::VoucherHeader& h) { h.mutable_device_info()->set_serial("a\nb"); },
                    "voucher.header", "outside printable ASCII"},
         HeaderCase{"BidiOverride",
                    [](v1::VoucherHeader& h) {
-                     h.mutable_device_info()->set_model("gw\xe2\x80\xae" "001");
+                     h.mutable_device_info()->set_model(
+                         "gw\xe2\x80\xae"
+                         "001");
                    },
                    "voucher.header", "outside printable ASCII"},
         HeaderCase{"HttpMud",
@@ -248,11 +249,10 @@ INSTANTIATE_TEST_SUITE_P(
                          ->set_value("short");
                    },
                    "voucher.header", "server certificate hash must be"},
-        HeaderCase{"ManufacturerKeyCurveMismatch",
-                   [](v1::VoucherHeader& h) {
-                     h.mutable_manufacturer_key()->set_curve(v1::CURVE_P384);
-                   },
-                   "voucher.manufacturer_key", "says CURVE_P384"},
+        HeaderCase{
+            "ManufacturerKeyCurveMismatch",
+            [](v1::VoucherHeader& h) { h.mutable_manufacturer_key()->set_curve(v1::CURVE_P384); },
+            "voucher.manufacturer_key", "says CURVE_P384"},
         HeaderCase{"ChainHashAlgorithm",
                    [](v1::VoucherHeader& h) {
                      h.mutable_device_certificate_chain_hash()->set_algorithm(

@@ -4,9 +4,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/base/hex.h"
-#include "absl/strings/str_cat.h"
 #include "core/base/proto_parse.h"
 #include "core/base/status.h"
 
@@ -47,8 +47,8 @@ absl::Status CheckText(absl::string_view value, absl::string_view field, size_t 
 absl::Status ValidateRendezvousInfo(const v1::RendezvousInfo& info) {
   if (info.endpoints_size() == 0) return HeaderError("rendezvous info has no endpoint");
   if (static_cast<size_t>(info.endpoints_size()) > kMaxRendezvousEndpoints) {
-    return HeaderError(absl::StrCat("rendezvous info has more than ", kMaxRendezvousEndpoints,
-                                    " endpoints"));
+    return HeaderError(
+        absl::StrCat("rendezvous info has more than ", kMaxRendezvousEndpoints, " endpoints"));
   }
   for (int i = 0; i < info.endpoints_size(); ++i) {
     const v1::RendezvousEndpoint& endpoint = info.endpoints(i);
@@ -65,8 +65,8 @@ absl::Status ValidateRendezvousInfo(const v1::RendezvousInfo& info) {
       return HeaderError(absl::StrCat(where, " is both device-only and owner-only"));
     }
     if (endpoint.delay_seconds() > kMaxRendezvousDelaySeconds) {
-      return HeaderError(absl::StrCat(where, " delay exceeds ", kMaxRendezvousDelaySeconds,
-                                      " seconds"));
+      return HeaderError(
+          absl::StrCat(where, " delay exceeds ", kMaxRendezvousDelaySeconds, " seconds"));
     }
     if (endpoint.has_server_certificate_hash()) {
       const v1::Hash& hash = endpoint.server_certificate_hash();
@@ -113,8 +113,8 @@ v1::PublicKey ToWireKey(const crypto::EcPublicKey& key) {
 absl::StatusOr<crypto::EcPublicKey> FromWireKey(const v1::PublicKey& key) {
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPublicKey parsed,
                            crypto::EcPublicKey::FromSpkiDer(key.spki_der()));
-  const v1::Curve expected = parsed.curve() == crypto::Curve::kP256 ? v1::CURVE_P256
-                                                                    : v1::CURVE_P384;
+  const v1::Curve expected =
+      parsed.curve() == crypto::Curve::kP256 ? v1::CURVE_P256 : v1::CURVE_P384;
   if (key.curve() != expected) {
     return absl::InvalidArgumentError(absl::StrCat("key is on ", CurveName(parsed.curve()),
                                                    " but says ", v1::Curve_Name(key.curve())));
@@ -154,12 +154,11 @@ absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& head
   if (header.protocol_version() != kVoucherProtocolVersion) {
     return CheckFailed(absl::StatusCode::kInvalidArgument, "voucher.protocol_version",
                        absl::StrCat("header version ", header.protocol_version(),
-                                    " is not supported (expected ", kVoucherProtocolVersion,
-                                    ")"));
+                                    " is not supported (expected ", kVoucherProtocolVersion, ")"));
   }
   if (header.guid().value().size() != kGuidSize) {
-    return HeaderError(absl::StrCat("GUID is ", header.guid().value().size(),
-                                    " bytes, expected ", kGuidSize));
+    return HeaderError(
+        absl::StrCat("GUID is ", header.guid().value().size(), " bytes, expected ", kGuidSize));
   }
   CUSTODY_RETURN_IF_ERROR(ValidateDeviceInfo(header.device_info()));
   CUSTODY_RETURN_IF_ERROR(ValidateRendezvousInfo(header.rendezvous_info()));
@@ -170,7 +169,8 @@ absl::StatusOr<crypto::EcPublicKey> ValidateHeader(const v1::VoucherHeader& head
   }
   const crypto::HashAlgorithm chain_algorithm = crypto::CurveHash(manufacturer->curve());
   if (header.device_certificate_chain_hash().algorithm() != ToWireHash(chain_algorithm) ||
-      header.device_certificate_chain_hash().value().size() != crypto::DigestSize(chain_algorithm)) {
+      header.device_certificate_chain_hash().value().size() !=
+          crypto::DigestSize(chain_algorithm)) {
     return HeaderError(absl::StrCat("device certificate chain hash must be ",
                                     crypto::HashName(chain_algorithm),
                                     ", the hash of the manufacturer key's curve"));
@@ -204,10 +204,10 @@ absl::StatusOr<v1::OwnershipVoucher> ParseVoucher(absl::string_view bytes) {
                                     " entries; the limit is ", kMaxEntries));
   }
   if (static_cast<size_t>(voucher.device_certificate_chain_size()) > kMaxDeviceChainLength) {
-    return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.format",
-                       absl::StrCat("device certificate chain has ",
-                                    voucher.device_certificate_chain_size(),
-                                    " certificates; the limit is ", kMaxDeviceChainLength));
+    return CheckFailed(
+        absl::StatusCode::kResourceExhausted, "voucher.format",
+        absl::StrCat("device certificate chain has ", voucher.device_certificate_chain_size(),
+                     " certificates; the limit is ", kMaxDeviceChainLength));
   }
   return voucher;
 }

@@ -29,9 +29,9 @@ absl::Status BlockError(size_t block, absl::string_view detail,
 absl::StatusOr<std::vector<v1::OwnershipVoucher>> ReadBlocks(absl::string_view text,
                                                              size_t max_count, bool exactly_one) {
   if (text.size() > kMaxVoucherTextSize) {
-    return CheckFailed(absl::StatusCode::kResourceExhausted, "voucher.text",
-                       absl::StrCat("text of ", text.size(), " bytes exceeds the limit of ",
-                                    kMaxVoucherTextSize));
+    return CheckFailed(
+        absl::StatusCode::kResourceExhausted, "voucher.text",
+        absl::StrCat("text of ", text.size(), " bytes exceeds the limit of ", kMaxVoucherTextSize));
   }
   std::vector<v1::OwnershipVoucher> vouchers;
   absl::string_view rest = text;

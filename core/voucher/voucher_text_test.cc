@@ -46,8 +46,8 @@ TEST(VoucherTextTest, RoundTripWithArmourAndShortLines) {
 TEST(VoucherTextTest, ToleratesSurroundingTextAndReadsSeveralBlocks) {
   const std::string mail =
       absl::StrCat("Hello,\r\nhere are your vouchers:\r\n\r\n", VoucherToText(Sample(1)),
-                   "-----BEGIN PUBLIC KEY-----\nnot ours\n-----END PUBLIC KEY-----\n",
-                   "  ", VoucherToText(Sample(2)), "\nRegards\n");
+                   "-----BEGIN PUBLIC KEY-----\nnot ours\n-----END PUBLIC KEY-----\n", "  ",
+                   VoucherToText(Sample(2)), "\nRegards\n");
   absl::StatusOr<std::vector<v1::OwnershipVoucher>> vouchers = VouchersFromText(mail, 10);
   ASSERT_TRUE(vouchers.ok()) << vouchers.status();
   ASSERT_EQ(vouchers->size(), 2u);
@@ -108,23 +108,17 @@ INSTANTIATE_TEST_SUITE_P(
                       // Valid base64 of a voucher followed by stray bytes.
                       v1::OwnershipVoucher v = Sample(2);
                       std::string bytes = v.SerializeAsString() + "\xff\xff";
-                      return absl::StrCat(kVoucherPemBegin, "\n",
-                                          Base64Encode(bytes, 64), kVoucherPemEnd,
-                                          "\n");
+                      return absl::StrCat(kVoucherPemBegin, "\n", Base64Encode(bytes, 64),
+                                          kVoucherPemEnd, "\n");
                     },
                     absl::StatusCode::kInvalidArgument, "voucher block 1: voucher.format"},
         BadTextCase{"SecondBlockBroken",
-                    [](const std::string& t) {
-                      return t + t.substr(0, t.size() - 5);
-                    },
+                    [](const std::string& t) { return t + t.substr(0, t.size() - 5); },
                     absl::StatusCode::kInvalidArgument, "voucher block 2: no END line"},
         BadTextCase{"NestedBegin",
-                    [](const std::string& t) {
-                      return absl::StrCat(kVoucherPemBegin, "\n", t);
-                    },
+                    [](const std::string& t) { return absl::StrCat(kVoucherPemBegin, "\n", t); },
                     absl::StatusCode::kInvalidArgument, "BEGIN line inside the block"},
-        BadTextCase{"TooManyBlocks",
-                    [](const std::string& t) { return t + t + t + t; },
+        BadTextCase{"TooManyBlocks", [](const std::string& t) { return t + t + t + t; },
                     absl::StatusCode::kResourceExhausted, "more than 3 voucher blocks"}),
     [](const testing::TestParamInfo<BadTextCase>& info) { return info.param.name; });
 

@@ -29,8 +29,8 @@ absl::Status CheckDigest(const v1::Hash& got, HashAlgorithm algorithm,
                          absl::string_view what) {
   if (got.algorithm() != ToWireHash(algorithm)) {
     return Fail(absl::StatusCode::kInvalidArgument, check,
-                absl::StrCat(what, " uses ", v1::HashAlgorithm_Name(got.algorithm()),
-                             ", expected ", crypto::HashName(algorithm)));
+                absl::StrCat(what, " uses ", v1::HashAlgorithm_Name(got.algorithm()), ", expected ",
+                             crypto::HashName(algorithm)));
   }
   if (!crypto::ConstantTimeEquals(got.value(), expected_digest)) {
     return Fail(absl::StatusCode::kUnauthenticated, check, absl::StrCat(what, " does not match"));
@@ -38,9 +38,8 @@ absl::Status CheckDigest(const v1::Hash& got, HashAlgorithm algorithm,
   return absl::OkStatus();
 }
 
-absl::Status CheckHashMatches(const v1::Hash& got, HashAlgorithm algorithm,
-                              absl::string_view data, absl::string_view check,
-                              absl::string_view what) {
+absl::Status CheckHashMatches(const v1::Hash& got, HashAlgorithm algorithm, absl::string_view data,
+                              absl::string_view check, absl::string_view what) {
   return CheckDigest(got, algorithm, crypto::ComputeHash(algorithm, data), check, what);
 }
 
@@ -52,9 +51,9 @@ absl::StatusOr<EcPublicKey> DeviceKey(const v1::OwnershipVoucher& voucher) {
   }
   for (int i = 0; i < voucher.device_certificate_chain_size(); ++i) {
     if (voucher.device_certificate_chain(i).size() > crypto::kMaxCertificateDerSize) {
-      return Fail(absl::StatusCode::kResourceExhausted, "voucher.device_chain",
-                  absl::StrCat("certificate ", i, " exceeds ", crypto::kMaxCertificateDerSize,
-                               " bytes"));
+      return Fail(
+          absl::StatusCode::kResourceExhausted, "voucher.device_chain",
+          absl::StrCat("certificate ", i, " exceeds ", crypto::kMaxCertificateDerSize, " bytes"));
     }
   }
   absl::StatusOr<absl::string_view> spki =
@@ -127,14 +126,13 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
   if (voucher.header_hmac().algorithm() != ToWireHash(hmac_hash) ||
       voucher.header_hmac().value().size() != crypto::DigestSize(hmac_hash)) {
     return Fail(absl::StatusCode::kInvalidArgument, "voucher.header_hmac",
-                absl::StrCat("header HMAC must be HMAC-", crypto::HashName(hmac_hash),
-                             " for a ", CurveName(device_key.curve()), " device key"));
+                absl::StrCat("header HMAC must be HMAC-", crypto::HashName(hmac_hash), " for a ",
+                             CurveName(device_key.curve()), " device key"));
   }
-  CUSTODY_RETURN_IF_ERROR(CheckHashMatches(header.device_certificate_chain_hash(),
-                                           manufacturer_hash,
-                                           DeviceChainBytes(voucher.device_certificate_chain()),
-                                           "voucher.device_chain_hash",
-                                           "device certificate chain hash"));
+  CUSTODY_RETURN_IF_ERROR(
+      CheckHashMatches(header.device_certificate_chain_hash(), manufacturer_hash,
+                       DeviceChainBytes(voucher.device_certificate_chain()),
+                       "voucher.device_chain_hash", "device certificate chain hash"));
   if (!options.trusted_roots.empty()) {
     CUSTODY_RETURN_IF_ERROR(CheckDeviceChainTrust(voucher, device_key, options));
   }
@@ -159,12 +157,14 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
 
     v1::SignedPayload signed_entry;
     absl::Status entry_parsed = ParseStrict(entry_bytes, kMaxEntrySize, where, &signed_entry);
-    if (!entry_parsed.ok()) return Fail(entry_parsed.code(), "voucher.entry", entry_parsed.message());
+    if (!entry_parsed.ok())
+      return Fail(entry_parsed.code(), "voucher.entry", entry_parsed.message());
     absl::StatusOr<absl::string_view> payload =
         crypto::VerifySignedPayload(signed_entry, kEntryPayloadType, signer);
     if (!payload.ok()) {
       const bool bad_signature = payload.status().code() == absl::StatusCode::kUnauthenticated;
-      return Fail(payload.status().code(), bad_signature ? "voucher.entry_signature" : "voucher.entry",
+      return Fail(payload.status().code(),
+                  bad_signature ? "voucher.entry_signature" : "voucher.entry",
                   absl::StrCat(where, (i == 0 ? " (signed by the manufacturer key)" : ""), ": ",
                                payload.status().message()));
     }
@@ -194,8 +194,8 @@ absl::StatusOr<VerifiedVoucher> VerifyVoucher(const v1::OwnershipVoucher& vouche
     predecessor = entry_bytes;
   }
 
-  VerifiedVoucher verified{std::move(header), std::move(manufacturer_key),
-                           std::move(device_key), std::move(owner_keys)};
+  VerifiedVoucher verified{std::move(header), std::move(manufacturer_key), std::move(device_key),
+                           std::move(owner_keys)};
   if (!verified.signed_by_manufacturer() && !options.allow_unsigned &&
       (options.expected_owner.has_value() || options.expected_manufacturer.has_value())) {
     return Fail(absl::StatusCode::kUnauthenticated, "voucher.unsigned",

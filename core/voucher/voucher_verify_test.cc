@@ -94,8 +94,7 @@ class TamperTest : public testing::TestWithParam<TamperCase> {};
 
 TEST(VerifyVoucherTest, SampleVoucherVerifiesWithEveryOption) {
   const Fixture& f = Shared();
-  absl::StatusOr<VerifiedVoucher> verified =
-      VerifyVoucher(f.set.stages.back(), FullOptions(f.set));
+  absl::StatusOr<VerifiedVoucher> verified = VerifyVoucher(f.set.stages.back(), FullOptions(f.set));
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(verified->owner_keys.size(), 2u);
   EXPECT_TRUE(crypto::SameKey(verified->current_owner(), f.set.owner_keys[1].public_key()));
@@ -106,8 +105,8 @@ TEST(VerifyVoucherTest, SampleVoucherVerifiesWithEveryOption) {
   // Every stage verifies with its own current owner.
   for (size_t i = 0; i < f.set.stages.size(); ++i) {
     VerifyOptions options;
-    options.expected_owner = i == 0 ? f.set.manufacturer_key.public_key()
-                                    : f.set.owner_keys[i - 1].public_key();
+    options.expected_owner =
+        i == 0 ? f.set.manufacturer_key.public_key() : f.set.owner_keys[i - 1].public_key();
     if (i == 0) {
       // No entries: attributable only by the manufacturer reading its own records.
       EXPECT_EQ(FailedCheck(VerifyVoucher(f.set.stages[i], options).status()), "voucher.unsigned");
@@ -139,7 +138,8 @@ INSTANTIATE_TEST_SUITE_P(
                    [](const Fixture&, v1::OwnershipVoucher& v, VerifyOptions&) {
                      FlipByte(v.mutable_header(), Find(v.header(), "SN-0001") + 3);
                    },
-                   C::kUnauthenticated, "voucher.entry_previous_hash", "entry 0 hash of the header"},
+                   C::kUnauthenticated, "voucher.entry_previous_hash",
+                   "entry 0 hash of the header"},
         TamperCase{"HeaderKeyByte",
                    [](const Fixture&, v1::OwnershipVoucher& v, VerifyOptions&) {
                      v1::VoucherHeader h;
@@ -152,7 +152,8 @@ INSTANTIATE_TEST_SUITE_P(
                    [](const Fixture&, v1::OwnershipVoucher& v, VerifyOptions&) {
                      FlipByte(v.mutable_header_hmac()->mutable_value(), 5);
                    },
-                   C::kUnauthenticated, "voucher.entry_previous_hash", "entry 0 hash of the header"},
+                   C::kUnauthenticated, "voucher.entry_previous_hash",
+                   "entry 0 hash of the header"},
         TamperCase{"DeviceCertificateByte",
                    [](const Fixture&, v1::OwnershipVoucher& v, VerifyOptions&) {
                      std::string* der = v.mutable_device_certificate_chain(0);
@@ -219,21 +220,21 @@ INSTANTIATE_TEST_SUITE_P(
                          MakeEntry(f.set.owner_keys[0], "not the previous entry", HeaderInfoOf(v),
                                    ToWireKey(f.set.owner_keys[1].public_key()));
                    },
-                   C::kUnauthenticated, "voucher.entry_previous_hash", "entry 1 hash of the previous"},
+                   C::kUnauthenticated, "voucher.entry_previous_hash",
+                   "entry 1 hash of the previous"},
         TamperCase{"SignedEntryForAnotherDevice",
                    [](const Fixture& f, v1::OwnershipVoucher& v, VerifyOptions&) {
-                     *v.mutable_entries(1) =
-                         MakeEntry(f.set.owner_keys[0], v.entries(0),
-                                   HeaderInfoOf(f.other.stages.back()),
-                                   ToWireKey(f.set.owner_keys[1].public_key()));
+                     *v.mutable_entries(1) = MakeEntry(f.set.owner_keys[0], v.entries(0),
+                                                       HeaderInfoOf(f.other.stages.back()),
+                                                       ToWireKey(f.set.owner_keys[1].public_key()));
                    },
                    C::kUnauthenticated, "voucher.entry_header_info", "GUID and device info"},
         TamperCase{"SignedEntryWithBadOwnerKey",
                    [](const Fixture& f, v1::OwnershipVoucher& v, VerifyOptions&) {
                      v1::PublicKey bad = ToWireKey(f.set.owner_keys[1].public_key());
                      bad.set_curve(v1::CURVE_P384);
-                     *v.mutable_entries(1) = MakeEntry(f.set.owner_keys[0], v.entries(0),
-                                                       HeaderInfoOf(v), bad);
+                     *v.mutable_entries(1) =
+                         MakeEntry(f.set.owner_keys[0], v.entries(0), HeaderInfoOf(v), bad);
                    },
                    C::kInvalidArgument, "voucher.entry_owner_key", "entry 1"},
         // Device side of the voucher.
@@ -339,8 +340,7 @@ TEST(VerifyVoucherTest, MixedCurvesUseEachSignersHash) {
   absl::StatusOr<v1::OwnershipVoucher> to_p384 =
       ExtendVoucher(set->stages.back(), set->owner_keys[0], p384.public_key());
   ASSERT_TRUE(to_p384.ok()) << to_p384.status();
-  absl::StatusOr<v1::OwnershipVoucher> from_p384 =
-      ExtendVoucher(*to_p384, p384, next.public_key());
+  absl::StatusOr<v1::OwnershipVoucher> from_p384 = ExtendVoucher(*to_p384, p384, next.public_key());
   ASSERT_TRUE(from_p384.ok()) << from_p384.status();
   v1::SignedPayload last;
   ASSERT_TRUE(last.ParseFromString(from_p384->entries(2)));

@@ -36,25 +36,23 @@ absl::StatusOr<ParsedCommand> ParseCommand(const CommandSpec& spec,
       if (candidate.name == name) option = &candidate;
     }
     if (option == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(spec.name, ": unknown option --", name, "; usage: custodyctl ", spec.name,
-                       " ", spec.usage));
+      return absl::InvalidArgumentError(absl::StrCat(spec.name, ": unknown option --", name,
+                                                     "; usage: custodyctl ", spec.name, " ",
+                                                     spec.usage));
     }
     if (parsed.Has(name)) {
       return absl::InvalidArgumentError(absl::StrCat(spec.name, ": --", name, " given twice"));
     }
     if (!option->takes_value) {
       if (value.has_value()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(spec.name, ": --", name, " takes no value"));
+        return absl::InvalidArgumentError(absl::StrCat(spec.name, ": --", name, " takes no value"));
       }
       parsed.options[name] = "";
       continue;
     }
     if (!value.has_value()) {
       if (i + 1 >= argv.size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(spec.name, ": --", name, " needs a value"));
+        return absl::InvalidArgumentError(absl::StrCat(spec.name, ": --", name, " needs a value"));
       }
       value = argv[++i];
     }
@@ -66,8 +64,8 @@ absl::StatusOr<ParsedCommand> ParseCommand(const CommandSpec& spec,
   for (const OptionSpec& option : spec.options) {
     if (option.required && !parsed.Has(option.name)) {
       return absl::InvalidArgumentError(absl::StrCat(spec.name, ": --", option.name,
-                                                     " is required; usage: custodyctl ",
-                                                     spec.name, " ", spec.usage));
+                                                     " is required; usage: custodyctl ", spec.name,
+                                                     " ", spec.usage));
     }
   }
   if (parsed.args.size() < spec.min_args || parsed.args.size() > spec.max_args) {

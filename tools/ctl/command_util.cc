@@ -1,10 +1,10 @@
 #include "tools/ctl/command_util.h"
 
+#include <openssl/crypto.h>
+
 #include <chrono>
 #include <fstream>
 #include <utility>
-
-#include <openssl/crypto.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -36,8 +36,7 @@ absl::StatusOr<std::vector<v1::OwnershipVoucher>> ReadVouchers(const std::string
 }
 
 absl::StatusOr<crypto::EcPublicKey> ReadPublicKey(const std::string& path) {
-  CUSTODY_ASSIGN_OR_RETURN(std::string pem,
-                           ReadFileBounded(path, crypto::kMaxPublicKeyPemSize));
+  CUSTODY_ASSIGN_OR_RETURN(std::string pem, ReadFileBounded(path, crypto::kMaxPublicKeyPemSize));
   absl::StatusOr<crypto::EcPublicKey> key = crypto::EcPublicKey::FromSpkiPem(pem);
   if (!key.ok()) return Annotate(key.status(), path);
   return key;

@@ -56,8 +56,8 @@ int RunCustodyctl(const std::vector<std::string>& argv, Env& env, std::ostream& 
     }
   }
   if (match == nullptr) {
-    err << "custodyctl: unknown command \"" << absl::StrJoin(argv.begin(),
-                                                              argv.begin() + std::min<size_t>(2, argv.size()), " ")
+    err << "custodyctl: unknown command \""
+        << absl::StrJoin(argv.begin(), argv.begin() + std::min<size_t>(2, argv.size()), " ")
         << "\"; run custodyctl help\n";
     return kExitUsage;
   }

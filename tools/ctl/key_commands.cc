@@ -23,16 +23,16 @@ absl::Status RunKeygen(const ParsedCommand& command, Env& env) {
   const std::string pub_path = prefix + ".pub";
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::Generate(curve));
   // The public half first: if it cannot be written, no private key is left behind.
-  CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(pub_path, key.public_key().ToSpkiPem(), 0644,
-                                              WriteMode::kCreateNew));
+  CUSTODY_RETURN_IF_ERROR(
+      WriteFileAtomically(pub_path, key.public_key().ToSpkiPem(), 0644, WriteMode::kCreateNew));
   absl::Status saved = key.SavePemFile(key_path, WriteMode::kCreateNew);
   if (!saved.ok()) {
     std::remove(pub_path.c_str());
     return saved;
   }
   env.out << "wrote " << key_path << " (private, mode 0600) and " << pub_path << "\n"
-          << "key " << crypto::CurveName(curve) << " SHA256:"
-          << HexEncode(key.public_key().Fingerprint()) << "\n";
+          << "key " << crypto::CurveName(curve)
+          << " SHA256:" << HexEncode(key.public_key().Fingerprint()) << "\n";
   return absl::OkStatus();
 }
 

@@ -54,10 +54,12 @@ absl::Status RunList(const ParsedCommand& command, Env& env) {
     v1::ListVouchersResponse response;
     grpc::ClientContext context;
     SetDeadline(context);
-    CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->ListVouchers(&context, request, &response)));
+    CUSTODY_RETURN_IF_ERROR(
+        server::FromGrpcStatus(stub->ListVouchers(&context, request, &response)));
     for (const v1::VoucherSummary& summary : response.vouchers()) {
-      env.out << voucher::FormatGuid(summary.guid()) << "  " << summary.model() << "  " << summary.serial()
-              << "  " << summary.state() << "  entries=" << summary.entries() << "\n";
+      env.out << voucher::FormatGuid(summary.guid()) << "  " << summary.model() << "  "
+              << summary.serial() << "  " << summary.state() << "  entries=" << summary.entries()
+              << "\n";
     }
     total += response.vouchers_size();
     token = response.next_page_token();
@@ -94,11 +96,13 @@ absl::Status RunExtend(const ParsedCommand& command, Env& env) {
   v1::ExtendVoucherResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->ExtendVoucher(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(
+      server::FromGrpcStatus(stub->ExtendVoucher(&context, request, &response)));
   CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(*command.Get("out"), response.voucher_text(), 0644,
                                               WriteMode::kCreateNew));
-  env.out << "extended " << voucher::FormatGuid(guid) << " to SHA256:" << HexEncode(buyer.Fingerprint())
-          << "; wrote " << *command.Get("out") << "\n";
+  env.out << "extended " << voucher::FormatGuid(guid)
+          << " to SHA256:" << HexEncode(buyer.Fingerprint()) << "; wrote " << *command.Get("out")
+          << "\n";
   return absl::OkStatus();
 }
 
@@ -118,7 +122,8 @@ absl::Status RunDeclareSupport(const ParsedCommand& command, Env& env) {
   v1::DeclareSupportResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->DeclareSupport(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(
+      server::FromGrpcStatus(stub->DeclareSupport(&context, request, &response)));
   v1::SupportDeclaration declared;
   if (!declared.ParseFromString(response.signed_declaration().payload())) {
     return absl::DataLossError("the service returned a declaration that does not parse");
@@ -142,7 +147,8 @@ absl::Status RunSupport(const ParsedCommand& command, Env& env) {
   v1::GetSupportDeclarationResponse response;
   grpc::ClientContext context;
   SetDeadline(context);
-  CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->GetSupportDeclaration(&context, request, &response)));
+  CUSTODY_RETURN_IF_ERROR(
+      server::FromGrpcStatus(stub->GetSupportDeclaration(&context, request, &response)));
   // Verified against the key the caller trusts; without one, against the key the
   // service sent, which only shows that the declaration is intact.
   absl::StatusOr<crypto::EcPublicKey> sent = voucher::FromWireKey(response.manufacturer_key());
@@ -184,27 +190,29 @@ std::vector<Command> ManufacturerCommands() {
                           absl::StrCat("GUID ", kAdminConnectionUsage),
                           "show one voucher, with its text form"},
               &RunShow},
-      Command{CommandSpec{"manufacturer extend", WithAdminConnection({{"to", true, true}, {"out", true, true}}), 1,
-                          1, absl::StrCat("GUID --to BUYER.pub --out OUT ", kAdminConnectionUsage),
+      Command{CommandSpec{"manufacturer extend",
+                          WithAdminConnection({{"to", true, true}, {"out", true, true}}), 1, 1,
+                          absl::StrCat("GUID --to BUYER.pub --out OUT ", kAdminConnectionUsage),
                           "extend a voucher to a buyer's key and export it (refuses to "
                           "overwrite OUT)"},
               &RunExtend},
-      Command{CommandSpec{"manufacturer declare-support",
-                          WithAdminConnection({{"model", true, true},
-                                {"until", true, true},
-                                {"policy-url", true, true}}),
-                          0, 0,
-                          absl::StrCat("--model MODEL --until YYYY-MM-DD --policy-url https://... ",
-                                       kAdminConnectionUsage),
-                          "sign and publish a model's security-update support period (the end "
-                          "date may only move later)"},
+      Command{CommandSpec{
+                  "manufacturer declare-support",
+                  WithAdminConnection(
+                      {{"model", true, true}, {"until", true, true}, {"policy-url", true, true}}),
+                  0, 0,
+                  absl::StrCat("--model MODEL --until YYYY-MM-DD --policy-url https://... ",
+                               kAdminConnectionUsage),
+                  "sign and publish a model's security-update support period (the end "
+                  "date may only move later)"},
               &RunDeclareSupport},
       Command{CommandSpec{"manufacturer support",
                           {{"address", true, true},
                            {"ca", true, true},
                            {"model", true, true},
                            {"manufacturer-key", true, false}},
-                          0, 0,
+                          0,
+                          0,
                           "--model MODEL --address HOST:PORT --ca TLS-CA.pem "
                           "[--manufacturer-key VOUCHER.pub]",
                           "show a model's support declaration (public: no admin credential)"},

@@ -40,8 +40,9 @@ absl::StatusOr<std::vector<v1::OwnerAddress>> ParseOwnerAddresses(absl::string_v
   std::vector<v1::OwnerAddress> addresses;
   google::protobuf::RepeatedPtrField<v1::OwnerAddress> checked;
   for (absl::string_view item : absl::StrSplit(list, ',')) {
-    CUSTODY_ASSIGN_OR_RETURN(v1::OwnerAddress address,
-                             protocol::ParseOwnerAddress(absl::StripAsciiWhitespace(item), "--owner-address"));
+    CUSTODY_ASSIGN_OR_RETURN(
+        v1::OwnerAddress address,
+        protocol::ParseOwnerAddress(absl::StripAsciiWhitespace(item), "--owner-address"));
     *checked.Add() = address;
     addresses.push_back(std::move(address));
   }
@@ -75,8 +76,7 @@ absl::Status RunTo0(const ParsedCommand& command, Env& env, bool remove) {
   absl::Duration lifetime = absl::ZeroDuration();
   if (!remove) {
     CUSTODY_ASSIGN_OR_RETURN(addresses, ParseOwnerAddresses(*command.Get("owner-address")));
-    CUSTODY_ASSIGN_OR_RETURN(lifetime,
-                             ParseLifetime(command.Get("lifetime").value_or("24h")));
+    CUSTODY_ASSIGN_OR_RETURN(lifetime, ParseLifetime(command.Get("lifetime").value_or("24h")));
   }
   CUSTODY_ASSIGN_OR_RETURN(std::vector<v1::OwnershipVoucher> vouchers,
                            ReadVouchers(command.args[0]));
@@ -102,7 +102,8 @@ absl::Status RunTo0(const ParsedCommand& command, Env& env, bool remove) {
     }
     if (!accepted.ok()) {
       if (++failed == 1) first_failure = Annotate(accepted.status(), guid);
-      if (vouchers.size() > 1) env.out << guid << "  FAILED  " << accepted.status().message() << "\n";
+      if (vouchers.size() > 1)
+        env.out << guid << "  FAILED  " << accepted.status().message() << "\n";
     } else if (remove) {
       env.out << guid << "  removed\n";
     } else {
@@ -143,11 +144,13 @@ absl::Status RunList(const ParsedCommand& command, Env& env) {
     v1::ListRegistrationsResponse response;
     grpc::ClientContext context;
     SetDeadline(context);
-    CUSTODY_RETURN_IF_ERROR(server::FromGrpcStatus(stub->ListRegistrations(&context, request, &response)));
+    CUSTODY_RETURN_IF_ERROR(
+        server::FromGrpcStatus(stub->ListRegistrations(&context, request, &response)));
     for (const v1::RegistrationSummary& r : response.registrations()) {
-      env.out << voucher::FormatGuid(r.guid()) << "  owner SHA256:"
-              << HexEncode(r.owner_key_fingerprint()) << "  entries=" << r.entries()
-              << "  expires " << FormatUnixTime(r.expires_at_unix()) << " ";
+      env.out << voucher::FormatGuid(r.guid())
+              << "  owner SHA256:" << HexEncode(r.owner_key_fingerprint())
+              << "  entries=" << r.entries() << "  expires " << FormatUnixTime(r.expires_at_unix())
+              << " ";
       for (const v1::OwnerAddress& address : r.addresses()) {
         env.out << " " << address.host() << ":" << address.port();
       }
@@ -275,11 +278,11 @@ std::vector<Command> RendezvousCommands() {
                           "trust a manufacturer's voucher key (operator); only vouchers rooted "
                           "in a trusted key can be registered"},
               &RunTrust},
-      Command{CommandSpec{"rendezvous distrust", kAdminConnection, 1, 1,
-                          absl::StrCat("SHA256:FINGERPRINT|MANUFACTURER.pub ",
-                                       kAdminConnectionUsage),
-                          "stop trusting a manufacturer key (operator)"},
-              &RunDistrust},
+      Command{
+          CommandSpec{"rendezvous distrust", kAdminConnection, 1, 1,
+                      absl::StrCat("SHA256:FINGERPRINT|MANUFACTURER.pub ", kAdminConnectionUsage),
+                      "stop trusting a manufacturer key (operator)"},
+          &RunDistrust},
   };
 }
 

@@ -37,7 +37,6 @@ using json = nlohmann::ordered_json;
 
 constexpr size_t kMaxTrustRoots = 64;
 
-
 // What to say about a voucher that failed, and how to name it.
 std::string VoucherName(const std::vector<v1::OwnershipVoucher>& all, size_t index) {
   v1::VoucherHeader header;
@@ -165,7 +164,8 @@ absl::Status RunVerify(const ParsedCommand& command, Env& env) {
   CUSTODY_ASSIGN_OR_RETURN(std::vector<v1::OwnershipVoucher> vouchers,
                            ReadVouchers(command.args[0]));
   for (size_t i = 0; i < vouchers.size(); ++i) {
-    absl::StatusOr<voucher::VerifiedVoucher> verified = voucher::VerifyVoucher(vouchers[i], options);
+    absl::StatusOr<voucher::VerifiedVoucher> verified =
+        voucher::VerifyVoucher(vouchers[i], options);
     if (!verified.ok()) {
       return Annotate(verified.status(), absl::StrCat(VoucherName(vouchers, i), " INVALID"));
     }
@@ -179,7 +179,8 @@ absl::Status RunVerify(const ParsedCommand& command, Env& env) {
 }
 
 absl::Status RunExtend(const ParsedCommand& command, Env& env) {
-  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey owner_key, ReadPrivateKey(*command.Get("owner-key")));
+  CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey owner_key,
+                           ReadPrivateKey(*command.Get("owner-key")));
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPublicKey next, ReadPublicKey(*command.Get("to")));
   CUSTODY_ASSIGN_OR_RETURN(std::vector<v1::OwnershipVoucher> vouchers,
                            ReadVouchers(command.args[0]));
@@ -196,9 +197,9 @@ absl::Status RunExtend(const ParsedCommand& command, Env& env) {
       } else if (FailedCheck(extended.status()) == "voucher.unsigned") {
         hint = "; add --trust-unsigned-header only for vouchers from your own factory records";
       }
-      return Annotate(absl::Status(extended.status().code(),
-                                   absl::StrCat(extended.status().message(), hint)),
-                      VoucherName(vouchers, i));
+      return Annotate(
+          absl::Status(extended.status().code(), absl::StrCat(extended.status().message(), hint)),
+          VoucherName(vouchers, i));
     }
     text += voucher::VoucherToText(*extended);
   }
@@ -241,8 +242,8 @@ absl::Status RunSample(const ParsedCommand& command, Env& env) {
   CUSTODY_RETURN_IF_ERROR(WriteNew(dir + "/device-ca.pem", set.device_ca.ToPem(), 0644));
   CUSTODY_RETURN_IF_ERROR(set.device_key.SavePemFile(dir + "/device.key"));
   CUSTODY_RETURN_IF_ERROR(WriteNew(dir + "/device.pem", set.device_certificate.ToPem(), 0644));
-  CUSTODY_RETURN_IF_ERROR(
-      WriteNew(dir + "/device-hmac-secret.hex", HexEncode(set.device_secret.Reveal()) + "\n", 0600));
+  CUSTODY_RETURN_IF_ERROR(WriteNew(dir + "/device-hmac-secret.hex",
+                                   HexEncode(set.device_secret.Reveal()) + "\n", 0600));
   for (size_t i = 0; i < set.owner_keys.size(); ++i) {
     CUSTODY_RETURN_IF_ERROR(WriteKeyPair(dir, absl::StrCat("owner", i + 1), set.owner_keys[i]));
   }

@@ -13,8 +13,7 @@ namespace {
 
 void Exercise(const custody::crypto::EcPrivateKey& key) {
   absl::StatusOr<std::string> signature = custody::crypto::EcdsaSign(key, "fuzz");
-  if (!signature.ok() ||
-      !custody::crypto::EcdsaVerify(key.public_key(), "fuzz", *signature).ok()) {
+  if (!signature.ok() || !custody::crypto::EcdsaVerify(key.public_key(), "fuzz", *signature).ok()) {
     std::abort();
   }
 }

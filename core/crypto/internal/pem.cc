@@ -4,8 +4,8 @@
 #include <openssl/pem.h>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status.h"
 #include "core/crypto/internal/openssl_util.h"
@@ -32,8 +32,8 @@ absl::StatusOr<std::vector<SecretBytes>> ReadPemBlocks(absl::string_view pem,
                                                        absl::string_view what, size_t max_size,
                                                        size_t max_blocks) {
   if (pem.size() > max_size) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, " of ", pem.size(),
-                                                     " bytes exceeds the limit of ", max_size));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, " of ", pem.size(), " bytes exceeds the limit of ", max_size));
   }
   CUSTODY_RETURN_IF_ERROR(CheckBeforeBlock(pem, what, /*allow_end=*/false));
 

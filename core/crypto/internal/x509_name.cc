@@ -12,8 +12,8 @@ namespace {
 
 absl::Status CheckField(absl::string_view value, absl::string_view field) {
   if (value.size() > kMaxNameFieldLength) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is longer than ",
-                                                   kMaxNameFieldLength, " characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is longer than ", kMaxNameFieldLength, " characters"));
   }
   for (char c : value) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {

@@ -26,8 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // As a declaration: what the rules accept signs and verifies.
   v1::SupportDeclaration declaration;
-  if (!ParseStrict(input, protocol::kMaxSupportDeclarationSize, "declaration", &declaration)
-           .ok() ||
+  if (!ParseStrict(input, protocol::kMaxSupportDeclarationSize, "declaration", &declaration).ok() ||
       !protocol::ValidateSupportDeclaration(declaration).ok()) {
     return 0;
   }

@@ -32,15 +32,15 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
 
 absl::Status Statement::BindText(int index, absl::string_view value) {
   // An empty view may have no data pointer, which SQLite would bind as NULL.
-  const int rc = sqlite3_bind_text64(stmt_, index, value.empty() ? "" : value.data(),
-                                     value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  const int rc = sqlite3_bind_text64(stmt_, index, value.empty() ? "" : value.data(), value.size(),
+                                     SQLITE_TRANSIENT, SQLITE_UTF8);
   return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, rc, "binding a parameter");
 }
 
 absl::Status Statement::BindBlob(int index, absl::string_view value) {
   // A zero-length blob is still a blob, not NULL.
-  const int rc = sqlite3_bind_blob64(stmt_, index, value.empty() ? "" : value.data(),
-                                     value.size(), SQLITE_TRANSIENT);
+  const int rc = sqlite3_bind_blob64(stmt_, index, value.empty() ? "" : value.data(), value.size(),
+                                     SQLITE_TRANSIENT);
   return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db_, rc, "binding a parameter");
 }
 
@@ -82,8 +82,7 @@ void Statement::Reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
-                                                             bool create) {
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool create) {
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
