@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Floods with the real binaries on loopback (docs/server.md, "Caps"): each of the
+# Floods with the real binaries on loopback (docs/server.md, "Caps and connection bounds"): each of the
 # manufacturer (DI), the rendezvous service (TO1) and the owner (TO2) gets
 # FLOOD_IDLE streams that send nothing plus FLOOD_STALL that send the first
 # message and stall, and FLOOD_EXTRA more than its per-peer cap. The flood comes

@@ -14,7 +14,8 @@ absl::Status Admission::Enter(const std::string& peer_key) {
   absl::MutexLock lock(&mu_);
   if (in_flight_ >= caps_.max_sessions) {
     return CheckFailed(absl::StatusCode::kResourceExhausted, sessions_check_,
-                       absl::StrCat("the service has ", caps_.max_sessions,
+                       absl::StrCat("the service has ", caps_.max_sessions, " ",
+                                    sessions_check_.substr(0, sessions_check_.find('.')),
                                     " sessions in flight, its limit; retry later"));
   }
   auto it = per_peer_.find(peer_key);

@@ -1,5 +1,6 @@
 #include "server/serve.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -70,6 +71,18 @@ absl::Status PrepareServerConfig(v1::ServerConfig& config) {
     config.set_metrics_listen_address(kDefaultMetricsListenAddress);
   }
   CUSTODY_RETURN_IF_ERROR(CheckListenAddresses(ListenAddressesOf(config)));
+  if (config.metrics_listen_address() != "none") {
+    CUSTODY_ASSIGN_OR_RETURN(
+        ListenAddress metrics,
+        ParseListenAddress("server.metrics_listen_address", config.metrics_listen_address()));
+    unsigned char bytes[16];
+    if (::inet_pton(AF_INET, metrics.host.c_str(), bytes) != 1 &&
+        ::inet_pton(AF_INET6, metrics.host.c_str(), bytes) != 1) {
+      return absl::InvalidArgumentError(
+          "server.metrics_listen_address must be an IP address and port, e.g. 127.0.0.1:9464 "
+          "or \"none\"");
+    }
+  }
   if (config.log_format().empty()) config.set_log_format("logfmt");
   if (config.log_level().empty()) config.set_log_level("info");
   CUSTODY_RETURN_IF_ERROR(

@@ -134,12 +134,12 @@ void SessionReactorBase::WaitForPeer() {
 
 void SessionReactorBase::StepExpired() {
   const StreamProtocol& protocol = kind_.options().protocol;
-  const grpc::Status status =
-      ToGrpcStatus(CheckFailed(absl::StatusCode::kDeadlineExceeded,
-                               absl::StrCat(protocol.name, ".step_deadline"),
-                               absl::StrCat("the ", protocol.peer, " sent nothing for ",
-                                            absl::FormatDuration(kind_.options().step_deadline))),
-                   protocol::MessageNumber(previous_));
+  const grpc::Status status = ToGrpcStatus(
+      CheckFailed(absl::StatusCode::kDeadlineExceeded,
+                  absl::StrCat(protocol.name, ".step_deadline"),
+                  absl::StrCat("the ", protocol.peer, " neither sent nor took a message for ",
+                               absl::FormatDuration(kind_.options().step_deadline))),
+      protocol::MessageNumber(previous_));
   {
     // Only while a read is outstanding: a message that arrived meanwhile is
     // being handled, and its step will answer or end the stream.
@@ -196,9 +196,10 @@ void SessionReactorBase::RunStep() {
     absl::Status spent = options.budget->Admit("");
     if (!spent.ok()) {
       End(ToGrpcStatus(
-          CheckFailed(
-              absl::StatusCode::kResourceExhausted, absl::StrCat(options.protocol.name, ".busy"),
-              absl::StrCat("the service is at its limit of new sessions; ", spent.message())),
+          CheckFailed(absl::StatusCode::kResourceExhausted,
+                      absl::StrCat(options.protocol.name, ".busy"),
+                      "the service is at its limit of sessions started per second, over all peers; "
+                      "retry in a few seconds"),
           protocol::MessageNumber(previous_)));
       return;
     }
@@ -209,10 +210,22 @@ void SessionReactorBase::RunStep() {
     return;
   }
   out_ = *std::move(answer);
+  // The peer must take the answer within a step too: one that stops reading
+  // (HTTP/2 flow control) is ended like one that stops writing.
+  absl::MutexLock lock(&mu_);
+  if (ended_) return;
+  waiting_ = true;
+  kind_.frame().timer().Arm(timer_id_, kind_.options().step_deadline);
   StartWrite(&out_);
 }
 
 void SessionReactorBase::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    waiting_ = false;
+    if (ended_) return;
+  }
+  kind_.frame().timer().Disarm(timer_id_);
   out_.Clear();
   if (!ok) {
     const StreamProtocol& protocol = kind_.options().protocol;

@@ -18,9 +18,9 @@
 //   - spends a token of the shared `budget` before each step of type
 //     `budget_step`, the work done before a peer has proved itself
 //     (`<protocol>.busy` when it is spent);
-//   - enforces the step deadline while it waits for the peer, and ends a
-//     stalled stream with DEADLINE_EXCEEDED `<protocol>.step_deadline`, which
-//     the peer receives;
+//   - enforces the step deadline while it waits for the peer, to send its next
+//     message or to take the service's answer, and ends a stalled stream with
+//     DEADLINE_EXCEEDED `<protocol>.step_deadline`, which the peer receives;
 //   - ends with OK once the session is done, with the session's refusal, or
 //     with FAILED_PRECONDITION `<protocol>.incomplete` when the peer half-closes
 //     early;
@@ -216,7 +216,8 @@ class SessionReactorBase : public ByteReactor, private StepTimer::Target {
   grpc::ByteBuffer out_;
 
   absl::Mutex mu_;
-  bool waiting_ ABSL_GUARDED_BY(mu_) = false;  // A read is outstanding.
+  // A read, or the write of an answer, is outstanding: the step deadline runs.
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status outcome_ ABSL_GUARDED_BY(mu_);
 };

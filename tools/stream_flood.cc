@@ -1,7 +1,7 @@
 // stream_flood: floods one Custody service with protocol streams that never
 // finish, or with TCP connections that never start TLS, and reports how the
 // service ended each (integration/flood_test.sh asserts on the report;
-// docs/server.md, "Caps").
+// docs/server.md, "Caps and connection bounds").
 //
 //   stream_flood --protocol to2|di|to1 --target HOST:PORT --ca SERVICE_TLS_CA
 //                --idle N --stall N [--channels C] [--guid GUID] [--model M]

@@ -1,6 +1,6 @@
 // The protocol messages by their FDO 1.1 message numbers (DI 10..13, TO0
 // 20..23, TO1 30..33, TO2 60..71), for error details (ErrorDetail's
-// previous_message_type), log lines and metrics. The serving frame names every
+// previous_message_type) and log lines. The serving frame names every
 // message by this enum; no adapter writes a number.
 //
 // Each server session names the request it is given (RequestType), since a
