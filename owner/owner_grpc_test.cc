@@ -69,8 +69,10 @@ class OwnerGrpcTest : public testing::Test {
       accepted.set_granted_lifetime_seconds(3600);
       return absl::StatusOr<v1::To0AcceptOwner>(accepted);
     };
+    v1::OwnerConfig config = BaseConfig(root_);
+    Adjust(config);
     absl::StatusOr<std::unique_ptr<Owner>> opened =
-        Owner::Open(BaseConfig(root_), SystemClock(), SystemRandom(), std::move(options));
+        Owner::Open(std::move(config), SystemClock(), SystemRandom(), std::move(options));
     ASSERT_TRUE(opened.ok()) << opened.status();
     owner_ = *std::move(opened);
     absl::StatusOr<server::RunningServers> running =
@@ -96,6 +98,31 @@ class OwnerGrpcTest : public testing::Test {
     servers_.Shutdown(absl::ZeroDuration());
     owner_.reset();
   }
+
+  // Changes the configuration before the owner opens (for a derived fixture).
+  virtual void Adjust(v1::OwnerConfig& /*config*/) {}
+
+  // Opens a TO2 stream and sends HelloDevice; the stream stays open.
+  struct OpenStream {
+    std::unique_ptr<v1::Owner::Stub> stub;
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientReaderWriter<v1::To2Request, v1::To2Response>> stream;
+    std::unique_ptr<protocol::To2ClientSession> session;
+  };
+  OpenStream SendHello() {
+    OpenStream open;
+    open.stub = v1::Owner::NewStub(server::TestChannel(root_, servers_.device_port, ""));
+    open.context = std::make_unique<grpc::ClientContext>();
+    SetTestDeadline(*open.context);
+    open.stream = open.stub->Onboard(open.context.get());
+    open.session = std::make_unique<protocol::To2ClientSession>(DeviceInputs());
+    absl::StatusOr<v1::To2Request> hello = open.session->Start();
+    EXPECT_TRUE(hello.ok());
+    (void)open.stream->Write(*hello);
+    return open;
+  }
+
+  std::string Metrics() { return owner_->services().telemetry->metrics().Render(); }
 
   std::unique_ptr<v1::OwnerAdmin::Stub> Admin(const std::string& who) {
     return v1::OwnerAdmin::NewStub(server::TestChannel(root_, servers_.admin_port, who));
@@ -276,6 +303,62 @@ TEST_F(OwnerGrpcTest, AnOwnerThatLostItsKeyDoesNotStartWithANewOne) {
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(reopened.status().message()),
               HasSubstr("owner.key is missing, but the database holds 1 devices"));
+}
+
+// One session per peer, and one TO2.HelloDevice's worth of budget for every peer.
+class OwnerLimitsTest : public OwnerGrpcTest {
+ protected:
+  void Adjust(v1::OwnerConfig& config) override {
+    config.mutable_server()->set_max_sessions_per_peer(1);
+    config.mutable_to2_hello_budget()->set_per_second(0.001);
+    config.mutable_to2_hello_budget()->set_burst(1);
+  }
+};
+
+TEST_F(OwnerLimitsTest, ASecondSessionFromOnePeerIsRefusedBeforeAnyMessage) {
+  ASSERT_TRUE(Import("alice").ok());
+  OpenStream first = SendHello();
+  v1::To2Response header;
+  ASSERT_TRUE(first.stream->Read(&header));
+  ASSERT_TRUE(header.has_prove_owner_header());
+  // The first is still in flight: the second ends at once, over the cap.
+  OpenStream second = SendHello();
+  v1::To2Response none;
+  EXPECT_FALSE(second.stream->Read(&none));
+  ExpectStatus(second.stream->Finish(), grpc::StatusCode::RESOURCE_EXHAUSTED, "to2.peer_sessions");
+  EXPECT_THAT(Metrics(), HasSubstr("custody_session_refusals_total{protocol=\"to2\",check=\"to2."
+                                   "peer_sessions\"} 1\n"));
+  EXPECT_THAT(Metrics(), HasSubstr("custody_sessions_in_flight{protocol=\"to2\"} 1\n"));
+  first.context->TryCancel();
+  (void)first.stream->Finish();
+}
+
+TEST_F(OwnerLimitsTest, HelloDevicePastTheBudgetIsRefusedAsBusy) {
+  ASSERT_TRUE(Import("alice").ok());
+  {
+    OpenStream first = SendHello();
+    v1::To2Response header;
+    ASSERT_TRUE(first.stream->Read(&header));
+    ASSERT_TRUE(header.has_prove_owner_header());
+    first.context->TryCancel();
+    (void)first.stream->Finish();
+  }
+  // The peer's session has ended (polled: the service sees the cancellation a
+  // little later); the budget, shared by every peer, is spent.
+  for (int i = 0; i < 200 && Metrics().find("custody_sessions_in_flight{protocol=\"to2\"} 0\n") ==
+                                 std::string::npos;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  OpenStream second = SendHello();
+  v1::To2Response none;
+  EXPECT_FALSE(second.stream->Read(&none));
+  grpc::Status busy = second.stream->Finish();
+  ExpectStatus(busy, grpc::StatusCode::RESOURCE_EXHAUSTED, "to2.busy");
+  EXPECT_THAT(busy.error_message(), HasSubstr("over all peers"));
+  EXPECT_THAT(Metrics(), HasSubstr("custody_session_refusals_total{protocol=\"to2\",check=\"to2."
+                                   "busy\"} 1\n"));
+  EXPECT_EQ(StateOf(guid_), "imported");
 }
 
 TEST(OwnerConfigTest, BadConfigurationsAreRefusedNamingTheField) {

@@ -213,6 +213,20 @@ void Family<Metric>::ForEachSeries(
   for (const auto& [values, metric] : series_) f(values, *metric);
 }
 
+template <typename Metric>
+template <typename M>
+void Family<Metric>::RenderValues(absl::string_view type, std::string& out) const {
+  std::string samples;
+  ForEachSeries([&](const std::vector<std::string>& values, const M& metric) {
+    samples += name_;
+    AppendLabels(values, "", samples);
+    absl::StrAppend(&samples, " ", FormatValue(metric.value()), "\n");
+  });
+  if (samples.empty()) return;
+  AppendHeader(type, out);
+  out += samples;
+}
+
 template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;
@@ -225,17 +239,7 @@ CounterFamily::CounterFamily(std::string name, std::string help,
 
 std::unique_ptr<Counter> CounterFamily::NewMetric() const { return std::make_unique<Counter>(); }
 
-void CounterFamily::Render(std::string& out) const {
-  std::string samples;
-  ForEachSeries([&](const std::vector<std::string>& values, const Counter& counter) {
-    samples += name_;
-    AppendLabels(values, "", samples);
-    absl::StrAppend(&samples, " ", FormatValue(counter.value()), "\n");
-  });
-  if (samples.empty()) return;
-  AppendHeader("counter", out);
-  out += samples;
-}
+void CounterFamily::Render(std::string& out) const { RenderValues("counter", out); }
 
 GaugeFamily::GaugeFamily(std::string name, std::string help, std::vector<std::string> label_names,
                          size_t max_series)
@@ -243,17 +247,7 @@ GaugeFamily::GaugeFamily(std::string name, std::string help, std::vector<std::st
 
 std::unique_ptr<Gauge> GaugeFamily::NewMetric() const { return std::make_unique<Gauge>(); }
 
-void GaugeFamily::Render(std::string& out) const {
-  std::string samples;
-  ForEachSeries([&](const std::vector<std::string>& values, const Gauge& gauge) {
-    samples += name_;
-    AppendLabels(values, "", samples);
-    absl::StrAppend(&samples, " ", FormatValue(gauge.value()), "\n");
-  });
-  if (samples.empty()) return;
-  AppendHeader("gauge", out);
-  out += samples;
-}
+void GaugeFamily::Render(std::string& out) const { RenderValues("gauge", out); }
 
 HistogramFamily::HistogramFamily(std::string name, std::string help,
                                  std::vector<std::string> label_names, size_t max_series,

@@ -148,6 +148,10 @@ class Family : public FamilyBase {
   // Calls `f` for each series in label-value order, under the family's lock.
   void ForEachSeries(
       const std::function<void(const std::vector<std::string>&, const Metric&)>& f) const;
+  // Renders a family of single-value series (counters, gauges) as `type`. A
+  // member template, so that Family<Histogram> does not instantiate it.
+  template <typename M = Metric>
+  void RenderValues(absl::string_view type, std::string& out) const;
 
  private:
   Metric& Lookup(std::vector<std::string> values);

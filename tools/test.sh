@@ -53,7 +53,7 @@ step "test //..." bazel test "${BAZEL_FLAGS[@]}" //...
 quickstart_dir="$(mktemp -d "${TMPDIR:-/tmp}/custody-quickstart-test.XXXXXX")"
 step "quickstart" tools/quickstart.sh "${quickstart_dir}"
 rm -rf "${quickstart_dir}"
-step "test --config=asan //core/... //device_client/... //owner/..." bazel test "${BAZEL_FLAGS[@]}" --config=asan //core/... //device_client/... //owner/...
+step "test --config=asan //core/... //server/... //device_client/... //owner/..." bazel test "${BAZEL_FLAGS[@]}" --config=asan //core/... //server/... //device_client/... //owner/...
 
 testlogs="$(bazel info "${BAZEL_FLAGS[@]}" bazel-testlogs 2>/dev/null)"
 asan_testlogs="$(bazel info "${BAZEL_FLAGS[@]}" --config=asan bazel-testlogs 2>/dev/null)"
@@ -102,7 +102,7 @@ count_results() {
   done
 }
 mapfile -t all_tests < <(bazel query --noshow_progress 'tests(//...)' 2>/dev/null)
-mapfile -t core_tests < <(bazel query --noshow_progress 'tests(//core/... + //device_client/... + //owner/...)' 2>/dev/null)
+mapfile -t core_tests < <(bazel query --noshow_progress 'tests(//core/... + //server/... + //device_client/... + //owner/...)' 2>/dev/null)
 if [ "${#all_tests[@]}" -eq 0 ]; then
   failed_steps+=("listing the tests")
 fi
