@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -14,6 +13,7 @@
 #include "core/protocol/to2_format.h"
 #include "core/storage/sqlite_store.h"
 #include "core/voucher/voucher_format.h"
+#include "server/log.h"
 #include "server/metered_store.h"
 
 namespace custody::owner {
@@ -137,8 +137,10 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
       dir, {"owner.key", "device-ca.key", "device-ca.pem"}, devices, "devices"));
   CUSTODY_ASSIGN_OR_RETURN(o->owner_key_, pki::LoadOrCreateKey(dir, "owner", curve));
   if (!key_existed) {
-    std::fprintf(stderr, "owner_server: created the owner key %s/owner.pub (SHA256:%s)\n",
-                 dir.c_str(), HexEncode(o->owner_key_->public_key().Fingerprint()).c_str());
+    server::DefaultLogger().Info(
+        "created the owner key",
+        {{"public_key", dir + "/owner.pub"},
+         {"fingerprint", "SHA256:" + HexEncode(o->owner_key_->public_key().Fingerprint())}});
   }
   CUSTODY_ASSIGN_OR_RETURN(
       o->device_ca_,

@@ -1,7 +1,6 @@
 #include "owner/registrar.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <optional>
 #include <utility>
@@ -16,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "rendezvous/rendezvous_client.h"
 #include "server/credentials.h"
+#include "server/log.h"
 
 namespace custody::owner {
 namespace {
@@ -166,9 +166,12 @@ absl::StatusOr<RegistrarPass> Registrar::RunOnce() {
       ++pass.registered;
     } else {
       ++pass.failed;
-      std::fprintf(stderr, "owner: device %s: %s (next attempt in %s)\n",
-                   voucher::FormatGuid(outcome.guid).c_str(), outcome.last_error.c_str(),
-                   absl::FormatDuration(outcome.next_registration_at - outcome.updated_at).c_str());
+      server::DefaultLogger().Warning(
+          "automatic TO0 failed for a device",
+          {{"guid", voucher::FormatGuid(outcome.guid)},
+           {"error", outcome.last_error},
+           {"next_attempt_in",
+            absl::FormatDuration(outcome.next_registration_at - outcome.updated_at)}});
     }
   }
   return pass;
@@ -191,8 +194,8 @@ void Registrar::Run() {
     mu_.Unlock();
     absl::StatusOr<RegistrarPass> pass = RunOnce();
     if (!pass.ok()) {
-      std::fprintf(stderr, "owner: automatic TO0 failed: %s\n",
-                   std::string(pass.status().message()).c_str());
+      server::DefaultLogger().Error("automatic TO0 pass failed",
+                                    {{"error", pass.status().message()}});
     }
     const bool more =
         pass.ok() && static_cast<size_t>(pass->registered + pass->failed) >= options_.batch;

@@ -1,7 +1,6 @@
 #include "rendezvous/rendezvous_server.h"
 
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -9,6 +8,7 @@
 #include "core/base/status.h"
 #include "core/protocol/rendezvous_format.h"
 #include "core/storage/sqlite_store.h"
+#include "server/log.h"
 #include "server/metered_store.h"
 
 namespace custody::rendezvous {
@@ -107,8 +107,8 @@ void Rendezvous::RunSweeper() {
     mu_.Unlock();
     absl::StatusOr<int64_t> swept = SweepExpired();
     if (!swept.ok()) {
-      std::fprintf(stderr, "rendezvous: sweeping expired registrations failed: %s\n",
-                   std::string(swept.status().message()).c_str());
+      server::DefaultLogger().Error("sweeping expired registrations failed",
+                                    {{"error", swept.status().message()}});
     }
     mu_.Lock();
   }
