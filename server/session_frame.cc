@@ -134,17 +134,19 @@ void SessionReactorBase::WaitForPeer() {
 
 void SessionReactorBase::StepExpired() {
   const StreamProtocol& protocol = kind_.options().protocol;
-  const grpc::Status status = ToGrpcStatus(
-      CheckFailed(absl::StatusCode::kDeadlineExceeded,
-                  absl::StrCat(protocol.name, ".step_deadline"),
-                  absl::StrCat("the ", protocol.peer, " neither sent nor took a message for ",
-                               absl::FormatDuration(kind_.options().step_deadline))),
-      protocol::MessageNumber(previous_));
+  grpc::Status status;
   {
-    // Only while a read is outstanding: a message that arrived meanwhile is
-    // being handled, and its step will answer or end the stream.
+    // Only while the peer is awaited: a message that arrived meanwhile is being
+    // handled, and its step will answer or end the stream. While waiting_ holds,
+    // no step runs, so previous_ is not being written.
     absl::MutexLock lock(&mu_);
     if (!waiting_ || ended_) return;
+    status = ToGrpcStatus(
+        CheckFailed(absl::StatusCode::kDeadlineExceeded,
+                    absl::StrCat(protocol.name, ".step_deadline"),
+                    absl::StrCat("the ", protocol.peer, " neither sent nor took a message for ",
+                                 absl::FormatDuration(kind_.options().step_deadline))),
+        protocol::MessageNumber(previous_));
     ended_ = true;
     outcome_ = status;
   }
@@ -165,7 +167,7 @@ void SessionReactorBase::OnReadDone(bool ok) {
     if (context_->IsCancelled()) {
       End(ToGrpcStatus(
           CheckFailed(absl::StatusCode::kCancelled, absl::StrCat(protocol.name, ".cancelled"),
-                      absl::StrCat("the stream was cancelled")),
+                      "the stream was cancelled"),
           protocol::MessageNumber(previous_)));
     } else {
       End(ToGrpcStatus(CheckFailed(absl::StatusCode::kFailedPrecondition,
