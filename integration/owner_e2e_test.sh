@@ -29,12 +29,14 @@ TO1_DONE='custody_sessions_total{protocol="to1",outcome="completed"}'
 TO2_DONE='custody_sessions_total{protocol="to2",outcome="completed"}'
 TO1_UNKNOWN='custody_session_refusals_total{protocol="to1",check="to1.unknown_guid"}'
 ONBOARD_OK='custody_grpc_calls_total{method="/custody.v1.Owner/Onboard",code="0"}'
+IMPORT_REFUSED='custody_admin_refusals_total{method="/custody.v1.OwnerAdmin/ImportVouchers",check="admin.role"}'
 di0=$(metric "$W/manufacturer.ports" "$DI_DONE")
 to0_0=$(metric "$W/rendezvous.ports" "$TO0_DONE")
 to1_0=$(metric "$W/rendezvous.ports" "$TO1_DONE")
 unknown0=$(metric "$W/rendezvous.ports" "$TO1_UNKNOWN")
 to2_0=$(metric "$W/owner.ports" "$TO2_DONE")
 onboard0=$(metric "$W/owner.ports" "$ONBOARD_OK")
+import_refused0=$(metric "$W/owner.ports" "$IMPORT_REFUSED")
 check "each service serves its metrics" scrape "$W/owner.ports"
 contains "build information" 'custody_build_info{service="owner",version="'
 
@@ -49,6 +51,8 @@ check "extended to a stranger instead" "$CTL" voucher extend "$W/voucher.pem" --
   --to "$W/stranger.pub" --out "$W/stranger-voucher.pem"
 
 refuse "the auditor cannot import" "admin.role" "$CTL" owner import "$W/voucher.pem" "${O_ADMIN[@]}" "${O_AUDIT[@]}"
+check "[metrics] the admin refusal counted under its method and check" \
+  test "$(metric "$W/owner.ports" "$IMPORT_REFUSED")" -eq $((import_refused0 + 1))
 refuse "a voucher for someone else is refused" "owner.not_addressed" \
   "$CTL" owner import "$W/stranger-voucher.pem" "${O_ADMIN[@]}" "${O_OPS[@]}"
 refuse "nothing to find before the import" "to1.unknown_guid" "$DEVICE" --config "$W/device1.textproto" locate

@@ -520,8 +520,13 @@ TEST_F(ManufacturerGrpcTest, AuditorMayNotDeclareSupport) {
   const grpc::Status status = DeclareSupport("bob", kModel, "2031-12-31", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_EQ(status.error_message(),
-            "admin.role: DeclareSupport is not allowed for the auditor role");
-  EXPECT_EQ(Snapshot().events.size(), before.events.size());
+            "admin.role: DeclareSupport is not allowed for the auditor role (it needs operator)");
+  // Nothing declared; the one new audit event is the refusal.
+  const StoreSnapshot after = Snapshot();
+  ASSERT_EQ(after.events.size(), before.events.size() + 1);
+  EXPECT_EQ(after.events.back().action, "admin.refused");
+  EXPECT_EQ(after.events.back().actor, "admin:bob (auditor)");
+  EXPECT_EQ(after.events.back().target, "/custody.v1.ManufacturerAdmin/DeclareSupport");
   v1::GetSupportDeclarationResponse got;
   EXPECT_EQ(GetSupport(kModel, &got).error_code(), grpc::StatusCode::NOT_FOUND);
 }

@@ -53,13 +53,15 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
   m->di_ = std::make_unique<DeviceInitializationService>(deps, *m->di_stream_);
   m->support_ = std::make_unique<SupportDeclarationService>(*m->store_, *m->catalog_,
                                                             m->voucher_key_->public_key());
-  m->admin_ = std::make_unique<ManufacturerAdminService>(*m->store_, clock, *m->voucher_key_,
-                                                         m->identity_->admin_ca, *m->catalog_);
+  m->admin_ =
+      std::make_unique<ManufacturerAdminService>(*m->store_, clock, *m->voucher_key_, *m->catalog_);
+  m->services_.device = {m->di_.get(), m->support_.get()};
+  m->services_.admin = {m->admin_.get()};
+  m->services_.telemetry = m->telemetry_.get();
+  CUSTODY_ASSIGN_OR_RETURN(m->services_.admin_roles, ManufacturerAdminService::Roles());
+  m->services_.audit = m->store_.get();
+  m->services_.clock = &clock;
   return m;
-}
-
-server::Services Manufacturer::services() {
-  return {{di_.get(), support_.get()}, {admin_.get()}, telemetry_.get()};
 }
 
 }  // namespace custody::manufacturer

@@ -36,8 +36,9 @@ class Manufacturer {
   const crypto::EcPrivateKey& voucher_key() const { return *voucher_key_; }
   const pki::CertificateAuthority& device_ca() const { return *device_ca_; }
   storage::Store& store() { return *store_; }
-  // The device-facing services (DI, support declarations) and the admin service.
-  server::Services services();
+  // The device-facing services (DI, support declarations) and the admin service,
+  // with the admin roles.
+  const server::Services& services() const { return services_; }
 
  private:
   Manufacturer() = default;
@@ -55,6 +56,7 @@ class Manufacturer {
   std::unique_ptr<DeviceInitializationService> di_;
   std::unique_ptr<SupportDeclarationService> support_;
   std::unique_ptr<ManufacturerAdminService> admin_;
+  server::Services services_;
 };
 
 }  // namespace custody::manufacturer

@@ -111,13 +111,21 @@ grpc::Status SupportDeclarationService::GetSupportDeclaration(
   return grpc::Status::OK;
 }
 
+absl::StatusOr<server::AdminRoleTable> ManufacturerAdminService::Roles() {
+  const std::vector<AdminRole> operator_only = {AdminRole::kOperator};
+  const std::vector<AdminRole> both = {AdminRole::kOperator, AdminRole::kAuditor};
+  return server::AdminRoles(v1::ManufacturerAdmin::service_full_name(),
+                            {
+                                {"ListVouchers", both},
+                                {"GetVoucher", both},
+                                {"ExtendVoucher", operator_only},
+                                {"DeclareSupport", operator_only},
+                            });
+}
+
 grpc::Status ManufacturerAdminService::ListVouchers(grpc::ServerContext* context,
                                                     const v1::ListVouchersRequest* request,
                                                     v1::ListVouchersResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller =
-      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
-                             {AdminRole::kOperator, AdminRole::kAuditor}, "ListVouchers");
-  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   const uint32_t size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
   absl::Status status = store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(storage::VoucherPage page,
@@ -134,9 +142,6 @@ grpc::Status ManufacturerAdminService::ListVouchers(grpc::ServerContext* context
 grpc::Status ManufacturerAdminService::GetVoucher(grpc::ServerContext* context,
                                                   const v1::GetVoucherRequest* request,
                                                   v1::GetVoucherResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator, AdminRole::kAuditor}, "GetVoucher");
-  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   absl::Status status = store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(storage::VoucherRecord record, tx.vouchers().Get(request->guid()));
     *response->mutable_summary() = Summarize(record);
@@ -150,8 +155,7 @@ grpc::Status ManufacturerAdminService::GetVoucher(grpc::ServerContext* context,
 grpc::Status ManufacturerAdminService::ExtendVoucher(grpc::ServerContext* context,
                                                      const v1::ExtendVoucherRequest* request,
                                                      v1::ExtendVoucherResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "ExtendVoucher");
+  absl::StatusOr<server::AdminCaller> caller = server::AdminCallerOf(*context);
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   absl::StatusOr<crypto::EcPublicKey> buyer = voucher::FromWireKey(request->buyer_key());
   if (!buyer.ok()) return server::ToGrpcStatus(Annotate(buyer.status(), "buyer key"));
@@ -182,8 +186,7 @@ grpc::Status ManufacturerAdminService::ExtendVoucher(grpc::ServerContext* contex
 grpc::Status ManufacturerAdminService::DeclareSupport(grpc::ServerContext* context,
                                                       const v1::DeclareSupportRequest* request,
                                                       v1::DeclareSupportResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "DeclareSupport");
+  absl::StatusOr<server::AdminCaller> caller = server::AdminCallerOf(*context);
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   absl::Status known = models_.Lookup(request->model()).status();
   if (!known.ok()) return server::ToGrpcStatus(known);

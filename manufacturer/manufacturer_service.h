@@ -1,6 +1,7 @@
 // The manufacturer service's gRPC adapters: device initialisation (a thin loop
-// over core/protocol's DiServerSession) and the admin API (mutual TLS, roles per
-// RPC, every change audited with the caller). The only files of the service that
+// over core/protocol's DiServerSession) and the admin API (mutual TLS, a role
+// table checked per call before the method runs, every change audited with the
+// caller). The only files of the service that
 // include grpcpp are this one and its .cc.
 
 #ifndef CUSTODY_MANUFACTURER_MANUFACTURER_SERVICE_H_
@@ -18,6 +19,7 @@
 #include "core/storage/store.h"
 #include "custody/v1/config.pb.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
+#include "server/admin_auth.h"
 #include "server/session_frame.h"
 
 namespace custody::manufacturer {
@@ -79,13 +81,12 @@ class ManufacturerAdminService final : public v1::ManufacturerAdmin::Service {
  public:
   ManufacturerAdminService(storage::Store& store, Clock& clock,
                            const crypto::EcPrivateKey& voucher_key,
-                           const crypto::Certificate& admin_ca,
                            const protocol::ModelCatalog& models)
-      : store_(store),
-        clock_(clock),
-        voucher_key_(voucher_key),
-        admin_ca_(admin_ca),
-        models_(models) {}
+      : store_(store), clock_(clock), voucher_key_(voucher_key), models_(models) {}
+
+  // Who may call each method: checked by the admin port before the method runs
+  // (server/admin_auth.h).
+  static absl::StatusOr<server::AdminRoleTable> Roles();
 
   grpc::Status ListVouchers(grpc::ServerContext* context, const v1::ListVouchersRequest* request,
                             v1::ListVouchersResponse* response) override;
@@ -101,7 +102,6 @@ class ManufacturerAdminService final : public v1::ManufacturerAdmin::Service {
   storage::Store& store_;
   Clock& clock_;
   const crypto::EcPrivateKey& voucher_key_;
-  const crypto::Certificate& admin_ca_;
   const protocol::ModelCatalog& models_;
 };
 

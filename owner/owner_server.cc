@@ -223,9 +223,14 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
   o->service_ = std::make_unique<OwnerService>(std::move(service));
   Registrar* registrar = o->registrar_.get();
   o->admin_ = std::make_unique<OwnerAdminService>(
-      *o->store_, clock, o->identity_->admin_ca,
-      std::vector<crypto::EcPublicKey>{o->owner_key_->public_key()}, o->tracker_,
+      *o->store_, clock, std::vector<crypto::EcPublicKey>{o->owner_key_->public_key()}, o->tracker_,
       [registrar] { registrar->Wake(); });
+  o->services_.device = {o->service_.get()};
+  o->services_.admin = {o->admin_.get()};
+  o->services_.telemetry = o->telemetry_.get();
+  CUSTODY_ASSIGN_OR_RETURN(o->services_.admin_roles, OwnerAdminService::Roles());
+  o->services_.audit = o->store_.get();
+  o->services_.clock = &clock;
   if (options.start_registrar) o->registrar_->Start();
   return o;
 }

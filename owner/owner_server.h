@@ -63,7 +63,8 @@ class Owner {
   storage::Store& store() { return *store_; }
   Registrar& registrar() { return *registrar_; }
   const OnboardingTracker& tracker() const { return tracker_; }
-  server::Services services() { return {{service_.get()}, {admin_.get()}, telemetry_.get()}; }
+  // The device-facing service and the admin service, with the admin roles.
+  const server::Services& services() const { return services_; }
 
  private:
   Owner() = default;
@@ -83,6 +84,7 @@ class Owner {
   std::unique_ptr<server::StreamKind> to2_stream_;
   std::unique_ptr<OwnerService> service_;
   std::unique_ptr<OwnerAdminService> admin_;
+  server::Services services_;
   // Last: its thread stops first.
   std::unique_ptr<Registrar> registrar_;
 };

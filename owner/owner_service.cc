@@ -158,11 +158,23 @@ v1::OwnedDevice ToWire(const storage::OwnedDeviceRecord& record, bool onboarding
   return out;
 }
 
+absl::StatusOr<server::AdminRoleTable> OwnerAdminService::Roles() {
+  const std::vector<AdminRole> operator_only = {AdminRole::kOperator};
+  const std::vector<AdminRole> both = {AdminRole::kOperator, AdminRole::kAuditor};
+  return server::AdminRoles(v1::OwnerAdmin::service_full_name(),
+                            {
+                                {"ImportVouchers", operator_only},
+                                {"ListDevices", both},
+                                {"GetDevice", both},
+                                {"SetSettings", operator_only},
+                                {"GetSettings", both},
+                            });
+}
+
 grpc::Status OwnerAdminService::ImportVouchers(grpc::ServerContext* context,
                                                const v1::ImportVouchersRequest* request,
                                                v1::ImportVouchersResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "ImportVouchers");
+  absl::StatusOr<server::AdminCaller> caller = server::AdminCallerOf(*context);
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   absl::StatusOr<protocol::ImportResult> result = protocol::ImportVouchers(
       store_, owner_keys_, request->vouchers_text(), clock_.Now(), caller->AuditActor());
@@ -178,10 +190,6 @@ grpc::Status OwnerAdminService::ImportVouchers(grpc::ServerContext* context,
 grpc::Status OwnerAdminService::ListDevices(grpc::ServerContext* context,
                                             const v1::ListDevicesRequest* request,
                                             v1::ListDevicesResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller =
-      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
-                             {AdminRole::kOperator, AdminRole::kAuditor}, "ListDevices");
-  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   const uint32_t size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(storage::OwnedDevicePage page,
@@ -197,9 +205,6 @@ grpc::Status OwnerAdminService::ListDevices(grpc::ServerContext* context,
 grpc::Status OwnerAdminService::GetDevice(grpc::ServerContext* context,
                                           const v1::GetDeviceRequest* request,
                                           v1::GetDeviceResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator, AdminRole::kAuditor}, "GetDevice");
-  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   if (request->guid().size() != voucher::kGuidSize) {
     return server::ToGrpcStatus(absl::InvalidArgumentError("a GUID is 16 bytes"));
   }
@@ -221,8 +226,7 @@ grpc::Status OwnerAdminService::GetDevice(grpc::ServerContext* context,
 grpc::Status OwnerAdminService::SetSettings(grpc::ServerContext* context,
                                             const v1::SetSettingsRequest* request,
                                             v1::SetSettingsResponse* /*response*/) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "SetSettings");
+  absl::StatusOr<server::AdminCaller> caller = server::AdminCallerOf(*context);
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   // Stored sorted by key, the order the device checks.
   v1::GetSettingsResponse stored;
@@ -246,10 +250,6 @@ grpc::Status OwnerAdminService::SetSettings(grpc::ServerContext* context,
 grpc::Status OwnerAdminService::GetSettings(grpc::ServerContext* context,
                                             const v1::GetSettingsRequest* request,
                                             v1::GetSettingsResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller =
-      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
-                             {AdminRole::kOperator, AdminRole::kAuditor}, "GetSettings");
-  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(std::string scope, ScopeOf(*request, tx));
     absl::StatusOr<std::string> value = tx.settings().Get(scope);

@@ -1,6 +1,7 @@
 // The owner's gRPC services: TO2 (Owner.Onboard: a thin loop over
 // core/protocol's To2ServerSession, behind a per-peer rate limit) and the admin
-// API (mutual TLS, roles per RPC, every change audited with the caller).
+// API (mutual TLS, a role table checked per call before the method runs, every
+// change audited with the caller).
 //
 // Devices in the middle of TO2 are listed as "onboarding": the sessions in flight
 // are tracked in memory (OnboardingTracker), since nothing is stored before a
@@ -24,6 +25,7 @@
 #include "core/protocol/to2_server.h"
 #include "core/storage/store.h"
 #include "custody/v1/owner.grpc.pb.h"
+#include "server/admin_auth.h"
 #include "server/session_frame.h"
 
 namespace custody::owner {
@@ -78,15 +80,18 @@ class OwnerAdminService final : public v1::OwnerAdmin::Service {
   // `owner_keys`: the public halves of the owner's voucher keys; vouchers must be
   // addressed to one of them. `imported` is called after an import that stored
   // something (it wakes the automatic TO0).
-  OwnerAdminService(storage::Store& store, Clock& clock, const crypto::Certificate& admin_ca,
+  OwnerAdminService(storage::Store& store, Clock& clock,
                     std::vector<crypto::EcPublicKey> owner_keys, const OnboardingTracker& tracker,
                     std::function<void()> imported)
       : store_(store),
         clock_(clock),
-        admin_ca_(admin_ca),
         owner_keys_(std::move(owner_keys)),
         tracker_(tracker),
         imported_(std::move(imported)) {}
+
+  // Who may call each method: checked by the admin port before the method runs
+  // (server/admin_auth.h).
+  static absl::StatusOr<server::AdminRoleTable> Roles();
 
   grpc::Status ImportVouchers(grpc::ServerContext* context,
                               const v1::ImportVouchersRequest* request,
@@ -103,7 +108,6 @@ class OwnerAdminService final : public v1::OwnerAdmin::Service {
  private:
   storage::Store& store_;
   Clock& clock_;
-  const crypto::Certificate& admin_ca_;
   const std::vector<crypto::EcPublicKey> owner_keys_;
   const OnboardingTracker& tracker_;
   std::function<void()> imported_;

@@ -70,7 +70,13 @@ absl::StatusOr<std::unique_ptr<Rendezvous>> Rendezvous::Open(v1::RendezvousConfi
   options.to0_stream = r->to0_stream_.get();
   options.to1_stream = r->to1_stream_.get();
   r->service_ = std::make_unique<RendezvousService>(options);
-  r->admin_ = std::make_unique<RendezvousAdminService>(*r->store_, clock, r->identity_->admin_ca);
+  r->admin_ = std::make_unique<RendezvousAdminService>(*r->store_, clock);
+  r->services_.device = {r->service_.get()};
+  r->services_.admin = {r->admin_.get()};
+  r->services_.telemetry = r->telemetry_.get();
+  CUSTODY_ASSIGN_OR_RETURN(r->services_.admin_roles, RendezvousAdminService::Roles());
+  r->services_.audit = r->store_.get();
+  r->services_.clock = &clock;
   r->sweeper_ = std::thread([raw = r.get()] { raw->RunSweeper(); });
   return r;
 }

@@ -41,7 +41,8 @@ class Rendezvous {
   const v1::RendezvousConfig& config() const { return config_; }
   const pki::ServiceIdentity& identity() const { return *identity_; }
   storage::Store& store() { return *store_; }
-  server::Services services() { return {{service_.get()}, {admin_.get()}, telemetry_.get()}; }
+  // The device-facing service and the admin service, with the admin roles.
+  const server::Services& services() const { return services_; }
 
   // Deletes every expired registration now; returns how many (the sweeper's step).
   absl::StatusOr<int64_t> SweepExpired();
@@ -62,6 +63,7 @@ class Rendezvous {
   std::unique_ptr<server::StreamKind> to1_stream_;
   std::unique_ptr<RendezvousService> service_;
   std::unique_ptr<RendezvousAdminService> admin_;
+  server::Services services_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

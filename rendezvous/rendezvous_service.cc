@@ -68,13 +68,22 @@ server::ByteReactor* RendezvousService::FindOwner(grpc::CallbackServerContext* c
       context, std::make_unique<protocol::To1ServerSession>(options_.to1));
 }
 
+absl::StatusOr<server::AdminRoleTable> RendezvousAdminService::Roles() {
+  const std::vector<AdminRole> operator_only = {AdminRole::kOperator};
+  const std::vector<AdminRole> both = {AdminRole::kOperator, AdminRole::kAuditor};
+  return server::AdminRoles(v1::RendezvousAdmin::service_full_name(),
+                            {
+                                {"ListRegistrations", both},
+                                {"DeleteRegistration", operator_only},
+                                {"ListTrustedManufacturers", both},
+                                {"TrustManufacturer", operator_only},
+                                {"DistrustManufacturer", operator_only},
+                            });
+}
+
 grpc::Status RendezvousAdminService::ListRegistrations(grpc::ServerContext* context,
                                                        const v1::ListRegistrationsRequest* request,
                                                        v1::ListRegistrationsResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller =
-      server::AuthorizeAdmin(*context, admin_ca_, clock_.Now(),
-                             {AdminRole::kOperator, AdminRole::kAuditor}, "ListRegistrations");
-  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   const uint32_t size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(storage::RegistrationPage page,
@@ -90,8 +99,7 @@ grpc::Status RendezvousAdminService::ListRegistrations(grpc::ServerContext* cont
 grpc::Status RendezvousAdminService::DeleteRegistration(
     grpc::ServerContext* context, const v1::DeleteRegistrationRequest* request,
     v1::DeleteRegistrationResponse* /*response*/) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "DeleteRegistration");
+  absl::StatusOr<server::AdminCaller> caller = server::AdminCallerOf(*context);
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   if (request->guid().size() != voucher::kGuidSize) {
     return server::ToGrpcStatus(absl::InvalidArgumentError("a GUID is 16 bytes"));
@@ -107,10 +115,6 @@ grpc::Status RendezvousAdminService::DeleteRegistration(
 grpc::Status RendezvousAdminService::ListTrustedManufacturers(
     grpc::ServerContext* context, const v1::ListTrustedManufacturersRequest* /*request*/,
     v1::ListTrustedManufacturersResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator, AdminRole::kAuditor},
-      "ListTrustedManufacturers");
-  if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   return server::ToGrpcStatus(store_.Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(std::vector<storage::TrustedKeyRecord> keys, tx.trusted_keys().List());
     for (const storage::TrustedKeyRecord& key : keys) *response->add_manufacturers() = ToWire(key);
@@ -121,8 +125,7 @@ grpc::Status RendezvousAdminService::ListTrustedManufacturers(
 grpc::Status RendezvousAdminService::TrustManufacturer(grpc::ServerContext* context,
                                                        const v1::TrustManufacturerRequest* request,
                                                        v1::TrustManufacturerResponse* response) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "TrustManufacturer");
+  absl::StatusOr<server::AdminCaller> caller = server::AdminCallerOf(*context);
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   absl::StatusOr<crypto::EcPublicKey> key = voucher::FromWireKey(request->key());
   if (!key.ok()) return server::ToGrpcStatus(Annotate(key.status(), "manufacturer key"));
@@ -151,8 +154,7 @@ grpc::Status RendezvousAdminService::TrustManufacturer(grpc::ServerContext* cont
 grpc::Status RendezvousAdminService::DistrustManufacturer(
     grpc::ServerContext* context, const v1::DistrustManufacturerRequest* request,
     v1::DistrustManufacturerResponse* /*response*/) {
-  absl::StatusOr<server::AdminCaller> caller = server::AuthorizeAdmin(
-      *context, admin_ca_, clock_.Now(), {AdminRole::kOperator}, "DistrustManufacturer");
+  absl::StatusOr<server::AdminCaller> caller = server::AdminCallerOf(*context);
   if (!caller.ok()) return server::ToGrpcStatus(caller.status());
   if (request->fingerprint().size() != 32) {
     return server::ToGrpcStatus(

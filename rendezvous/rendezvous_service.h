@@ -1,6 +1,7 @@
 // The rendezvous service's gRPC adapters: TO0 and TO1 (thin loops over
 // core/protocol's sessions, behind a per-peer rate limit) and the admin API
-// (mutual TLS, roles per RPC, every change audited with the caller).
+// (mutual TLS, a role table checked per call before the method runs, every change
+// audited with the caller).
 
 #ifndef CUSTODY_RENDEZVOUS_RENDEZVOUS_SERVICE_H_
 #define CUSTODY_RENDEZVOUS_RENDEZVOUS_SERVICE_H_
@@ -13,6 +14,7 @@
 #include "core/protocol/to1_server.h"
 #include "core/storage/store.h"
 #include "custody/v1/rendezvous.grpc.pb.h"
+#include "server/admin_auth.h"
 #include "server/session_frame.h"
 
 namespace custody::rendezvous {
@@ -50,8 +52,11 @@ class RendezvousService final
 
 class RendezvousAdminService final : public v1::RendezvousAdmin::Service {
  public:
-  RendezvousAdminService(storage::Store& store, Clock& clock, const crypto::Certificate& admin_ca)
-      : store_(store), clock_(clock), admin_ca_(admin_ca) {}
+  RendezvousAdminService(storage::Store& store, Clock& clock) : store_(store), clock_(clock) {}
+
+  // Who may call each method: checked by the admin port before the method runs
+  // (server/admin_auth.h).
+  static absl::StatusOr<server::AdminRoleTable> Roles();
 
   grpc::Status ListRegistrations(grpc::ServerContext* context,
                                  const v1::ListRegistrationsRequest* request,
@@ -72,7 +77,6 @@ class RendezvousAdminService final : public v1::RendezvousAdmin::Service {
  private:
   storage::Store& store_;
   Clock& clock_;
-  const crypto::Certificate& admin_ca_;
 };
 
 }  // namespace custody::rendezvous

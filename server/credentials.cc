@@ -41,8 +41,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> DeviceFacingCredentials
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> AdminCredentials(
-    const pki::ServiceIdentity& identity) {
-  return TlsCredentials(identity, /*require_client_certificate=*/true);
+    const pki::ServiceIdentity& identity, std::shared_ptr<grpc::AuthMetadataProcessor> authorizer) {
+  if (authorizer == nullptr) return absl::InternalError("the admin port needs an authorizer");
+  CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                           TlsCredentials(identity, /*require_client_certificate=*/true));
+  credentials->SetAuthMetadataProcessor(std::move(authorizer));
+  return credentials;
 }
 
 std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const std::string& server_ca_pem,

@@ -4,7 +4,8 @@
 // trust the owner because of the voucher, not the TLS certificate, and protocol
 // security never depends on TLS. The admin port is mutual TLS: the client must
 // present a certificate issued by the service's admin CA, which the handshake
-// verifies; AuthenticateAdmin (admin_auth.h) then reads its role per RPC.
+// verifies; the AdminAuthorizer (admin_auth.h) installed on it then checks the
+// caller's role once per call, before the method runs.
 
 #ifndef CUSTODY_SERVER_CREDENTIALS_H_
 #define CUSTODY_SERVER_CREDENTIALS_H_
@@ -14,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/pki/service_identity.h"
+#include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 
@@ -23,9 +25,10 @@ namespace custody::server {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> DeviceFacingCredentials(
     const pki::ServiceIdentity& identity);
 
-// Mutual TLS: the client certificate is required and must chain to the admin CA.
+// Mutual TLS: the client certificate is required and must chain to the admin CA;
+// `authorizer` (not null) decides each call before it reaches a service.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> AdminCredentials(
-    const pki::ServiceIdentity& identity);
+    const pki::ServiceIdentity& identity, std::shared_ptr<grpc::AuthMetadataProcessor> authorizer);
 
 // Client side: trust `server_ca_pem`; present `client_key_pem`/`client_cert_pem`
 // when both are non-empty (the admin port). The key PEM is a secret; pass it in a

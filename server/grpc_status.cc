@@ -27,6 +27,25 @@ uint32_t FdoErrorCode(const absl::Status& status, const std::string& check) {
   }
 }
 
+// The check of a refusal by the admin authorizer (server/admin_auth.h), which
+// carries no details: UNAUTHENTICATED or PERMISSION_DENIED with a message
+// "admin.<name>: ...", <name> in [a-z_]. "" for anything else.
+std::string AdminCheckOf(const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::UNAUTHENTICATED &&
+      status.error_code() != grpc::StatusCode::PERMISSION_DENIED) {
+    return "";
+  }
+  const std::string& message = status.error_message();
+  constexpr absl::string_view kPrefix = "admin.";
+  if (!absl::StartsWith(message, kPrefix)) return "";
+  const size_t end = message.find(": ");
+  if (end == std::string::npos || end == kPrefix.size()) return "";
+  for (size_t i = kPrefix.size(); i < end; ++i) {
+    if (!(message[i] >= 'a' && message[i] <= 'z') && message[i] != '_') return "";
+  }
+  return message.substr(0, end);
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status, uint32_t previous_message_type) {
@@ -41,7 +60,18 @@ grpc::Status ToGrpcStatus(const absl::Status& status, uint32_t previous_message_
 
 v1::ErrorDetail ErrorDetailOf(const grpc::Status& status) {
   v1::ErrorDetail detail;
-  if (!detail.ParseFromString(status.error_details())) detail.Clear();
+  if (!status.error_details().empty()) {
+    if (!detail.ParseFromString(status.error_details())) detail.Clear();
+    return detail;
+  }
+  // The admin port's authorizer can only set a code and a message: read its check
+  // back from the message, and from nothing else.
+  const std::string check = AdminCheckOf(status);
+  if (!check.empty()) {
+    detail.set_check(check);
+    detail.set_fdo_error_code(
+        FdoErrorCode(absl::Status(static_cast<absl::StatusCode>(status.error_code()), ""), check));
+  }
   return detail;
 }
 

@@ -25,7 +25,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status, uint32_t previous_message_
 // message, with the check name of its ErrorDetail attached (FailedCheck).
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
-// The ErrorDetail of a status received from a Custody service (empty if none).
+// The ErrorDetail of a status received from a Custody service (empty if none). A
+// refusal by the admin port's authorizer carries none; its check name and FDO
+// error code are read from its message ("admin.role: ...").
 v1::ErrorDetail ErrorDetailOf(const grpc::Status& status);
 
 }  // namespace custody::server

@@ -253,8 +253,16 @@ absl::StatusOr<RunningServers> StartServers(const v1::ServerConfig& config,
   CUSTODY_RETURN_IF_ERROR(CheckListenAddresses(ListenAddressesOf(config)));
   CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> device_creds,
                            DeviceFacingCredentials(identity));
-  CUSTODY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> admin_creds,
-                           AdminCredentials(identity));
+  AdminAuthorizer::Options authorizer;
+  authorizer.roles = services.admin_roles;
+  CUSTODY_RETURN_IF_ERROR(MergeAdminRoles(authorizer.roles, StandardAdminRoles()));
+  authorizer.admin_ca = &identity.admin_ca;
+  authorizer.clock = services.clock != nullptr ? services.clock : &SystemClock();
+  authorizer.audit = services.audit;
+  if (services.telemetry != nullptr) authorizer.metrics = &services.telemetry->metrics();
+  CUSTODY_ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::ServerCredentials> admin_creds,
+      AdminCredentials(identity, std::make_shared<AdminAuthorizer>(std::move(authorizer))));
   RunningServers running;
   running.device = build(config.listen_address(), device_creds, services.device,
                          /*reflection=*/false, &running.device_port);

@@ -22,6 +22,7 @@
 #include "custody/v1/config.pb.h"
 #include "grpcpp/impl/service_type.h"
 #include "grpcpp/server.h"
+#include "server/admin_auth.h"
 #include "server/metrics_http.h"
 #include "server/rate_limiter.h"
 #include "server/session_frame.h"
@@ -85,6 +86,13 @@ struct Services {
   std::vector<grpc::Service*> admin;
   // Per-call metrics on both servers, and the metrics endpoint's registry.
   Telemetry* telemetry = nullptr;
+  // Who may call each method of the admin services (server/admin_auth.h); the
+  // health and reflection methods are added. A method missing here is refused.
+  AdminRoleTable admin_roles;
+  // Where the admin port's refusals are audited, and the clock that stamps them and
+  // checks client certificates; both must outlive the servers.
+  storage::Store* audit = nullptr;
+  Clock* clock = nullptr;
 };
 
 // Both servers, started.
