@@ -16,9 +16,14 @@
 #include "core/base/status.h"
 #include "core/base/text_proto.h"
 #include "manufacturer/manufacturer_server.h"
+#include "server/firewall.h"
 #include "server/serve.h"
 
 ABSL_FLAG(std::string, config, "", "manufacturer configuration (protobuf text format)");
+ABSL_FLAG(bool, nftables_rules, false,
+          "print the nftables rules that enforce server.max_connections and "
+          "server.max_connections_per_peer for this configuration (load them with nft -f -), "
+          "then exit");
 ABSL_FLAG(std::string, state_dir, "", "overrides server.state_dir");
 
 namespace custody::manufacturer {
@@ -48,6 +53,10 @@ int main(int argc, char** argv) {
   }
   custody::v1::ManufacturerConfig config;
   absl::Status status = custody::ReadTextProtoFile(path, &config);
+  if (status.ok() && absl::GetFlag(FLAGS_nftables_rules)) {
+    status = custody::server::WriteNftablesRules(config.server(), "manufacturer");
+    if (status.ok()) return 0;
+  }
   if (status.ok()) status = custody::server::ConfigureLogging(config.server());
   if (status.ok()) status = custody::manufacturer::Run(std::move(config));
   if (!status.ok()) {

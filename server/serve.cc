@@ -25,6 +25,7 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/resource_quota.h"
 #include "server/credentials.h"
+#include "server/firewall.h"
 #include "server/listen_address.h"
 #include "server/log.h"
 
@@ -125,6 +126,7 @@ absl::Status PrepareServerConfig(v1::ServerConfig& config) {
   if (config.connection_idle_seconds() > 86400) {
     return absl::InvalidArgumentError("server.connection_idle_seconds must be at most 86400");
   }
+  CUSTODY_RETURN_IF_ERROR(PrepareConnectionCaps(config));
   if (::mkdir(config.state_dir().c_str(), 0700) != 0 && errno != EEXIST) {
     return absl::ErrnoToStatus(errno, absl::StrCat("creating ", config.state_dir()));
   }

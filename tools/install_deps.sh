@@ -27,6 +27,10 @@ PACKAGES=(
   binutils
   openssl
   ca-certificates
+  nftables
+  iproute2
+  util-linux
+  procps
 )
 
 missing=()

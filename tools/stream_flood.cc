@@ -6,6 +6,7 @@
 //   stream_flood --protocol to2|di|to1 --target HOST:PORT --ca SERVICE_TLS_CA
 //                --idle N --stall N [--channels C] [--guid GUID] [--model M]
 //   stream_flood --protocol tcp --target HOST:PORT --connections N
+//   stream_flood --protocol hold --target HOST:PORT --connections N [--source ADDR]
 //
 // A stream kind opens N streams that send nothing (--idle) and N that send the
 // protocol's first message, read the service's answer and then stall (--stall):
@@ -22,6 +23,12 @@
 // tcp opens N connections, sends nothing, and prints
 //   tcp opened=N closed=N max_s=S
 // once the service has closed them all (or after 120 s).
+//
+// hold tries N connections from --source (an address of this host), one after
+// the other, prints
+//   hold connected=N refused=N
+// (refused: reset at once, as a firewall cap does), then holds the connected ones
+// until it is killed (integration/connection_caps_test.sh).
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -32,6 +39,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -70,7 +78,8 @@ ABSL_FLAG(int, stall, 0, "streams that send the first message, then stall");
 ABSL_FLAG(int, channels, 64, "connections the streams are spread over");
 ABSL_FLAG(std::string, guid, "", "to2, to1: the device the first message names");
 ABSL_FLAG(std::string, model, "", "di: the model the first message names");
-ABSL_FLAG(int, connections, 0, "tcp: connections that never start TLS");
+ABSL_FLAG(int, connections, 0, "tcp, hold: connections that never start TLS");
+ABSL_FLAG(std::string, source, "", "hold: the local address to connect from");
 
 namespace custody {
 namespace {
@@ -258,17 +267,57 @@ absl::Status FloodDi() {
       app_start, &v1::DeviceInitialization::Stub::async_interface::Initialize);
 }
 
+// The address of a host and port, resolved.
+absl::StatusOr<std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)>> Resolve(
+    absl::string_view flag, const std::string& host, uint32_t port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " does not resolve"));
+  }
+  return std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)>(found, ::freeaddrinfo);
+}
+
+absl::Status HoldTcp() {
+  CUSTODY_ASSIGN_OR_RETURN(server::ListenAddress target,
+                           server::ParseListenAddress("--target", absl::GetFlag(FLAGS_target)));
+  CUSTODY_ASSIGN_OR_RETURN(auto address, Resolve("--target", target.host, target.port));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> source(nullptr, ::freeaddrinfo);
+  if (!absl::GetFlag(FLAGS_source).empty()) {
+    CUSTODY_ASSIGN_OR_RETURN(source, Resolve("--source", absl::GetFlag(FLAGS_source), 0));
+  }
+  int connected = 0;
+  int refused = 0;
+  std::vector<int> held;
+  for (int i = 0; i < absl::GetFlag(FLAGS_connections); ++i) {
+    const int fd = ::socket(address->ai_family, SOCK_STREAM, 0);
+    if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
+    if (source != nullptr && ::bind(fd, source->ai_addr, source->ai_addrlen) != 0) {
+      ::close(fd);
+      return absl::ErrnoToStatus(errno, "binding --source");
+    }
+    if (::connect(fd, address->ai_addr, address->ai_addrlen) == 0) {
+      ++connected;
+      held.push_back(fd);
+    } else if (errno == ECONNREFUSED) {
+      ++refused;
+      ::close(fd);
+    } else {
+      ::close(fd);
+      return absl::ErrnoToStatus(errno, absl::StrCat("connect ", i));
+    }
+  }
+  std::printf("hold connected=%d refused=%d\n", connected, refused);
+  std::fflush(stdout);
+  while (true) ::pause();
+}
+
 absl::Status FloodTcp() {
   CUSTODY_ASSIGN_OR_RETURN(server::ListenAddress target,
                            server::ParseListenAddress("--target", absl::GetFlag(FLAGS_target)));
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(target.host.c_str(), std::to_string(target.port).c_str(), &hints, &found) !=
-      0) {
-    return absl::InvalidArgumentError("--target does not resolve");
-  }
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> address(found, ::freeaddrinfo);
+  CUSTODY_ASSIGN_OR_RETURN(auto address, Resolve("--target", target.host, target.port));
   const int n = absl::GetFlag(FLAGS_connections);
   std::vector<pollfd> fds;
   const absl::Time start = absl::Now();
@@ -310,11 +359,12 @@ absl::Status Run() {
   if (absl::GetFlag(FLAGS_target).empty())
     return absl::InvalidArgumentError("--target is required");
   if (protocol == "tcp") return FloodTcp();
+  if (protocol == "hold") return HoldTcp();
   if (absl::GetFlag(FLAGS_ca).empty()) return absl::InvalidArgumentError("--ca is required");
   if (protocol == "to2") return FloodTo2();
   if (protocol == "to1") return FloodTo1();
   if (protocol == "di") return FloodDi();
-  return absl::InvalidArgumentError("--protocol must be to2, di, to1 or tcp");
+  return absl::InvalidArgumentError("--protocol must be to2, di, to1, tcp or hold");
 }
 
 }  // namespace
@@ -322,8 +372,8 @@ absl::Status Run() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "stream_flood --protocol to2|di|to1|tcp --target HOST:PORT [--ca CA] [--idle N --stall N] "
-      "[--connections N]");
+      "stream_flood --protocol to2|di|to1|tcp|hold --target HOST:PORT [--ca CA] "
+      "[--idle N --stall N] [--connections N] [--source ADDR]");
   absl::ParseCommandLine(argc, argv);
   absl::Status status = custody::Run();
   if (!status.ok()) {
