@@ -35,9 +35,8 @@ void StepTimer::Arm(uint64_t id, absl::Duration after) {
   if (it == entries_.end()) return;
   DisarmLocked(it->second, id);
   it->second.deadline = clock_.MonotonicNow() + after;
-  const bool earliest = armed_.empty() || it->second.deadline < armed_.begin()->first;
   armed_.emplace(it->second.deadline, id);
-  if (earliest) wake_.Signal();
+  if (it->second.deadline < wake_at_) wake_.Signal();
 }
 
 void StepTimer::Disarm(uint64_t id) {
@@ -89,7 +88,9 @@ void StepTimer::Run() {
     // (the clock may be a test's).
     const absl::Duration wait =
         armed_.empty() ? absl::Seconds(1) : std::min(armed_.begin()->first - now, absl::Seconds(1));
+    wake_at_ = now + wait;
     wake_.WaitWithTimeout(&mu_, wait);
+    wake_at_ = -absl::InfiniteDuration();
   }
 }
 
