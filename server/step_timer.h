@@ -72,8 +72,9 @@ class StepTimer {
   uint64_t firing_ ABSL_GUARDED_BY(mu_) = 0;  // The entry whose target is being called.
   uint64_t expired_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // When the waiting timer thread wakes by itself; InfinitePast while it runs
-  // (it looks at the deadlines again before it waits). An armed deadline earlier
+  // When the waiting timer thread wakes by itself (on the clock's monotonic
+  // time); minus infinity while it runs, since it looks at the deadlines again
+  // before it waits. An armed deadline earlier
   // than this wakes it; a later one, the usual case, costs no wake-up.
   absl::Duration wake_at_ ABSL_GUARDED_BY(mu_) = -absl::InfiniteDuration();
   std::thread thread_;
