@@ -18,6 +18,7 @@
 #include "core/crypto/curve.h"
 #include "core/crypto/ec_private_key.h"
 #include "core/crypto/hash.h"
+#include "core/crypto/hmac.h"
 #include "core/crypto/x509_certificate.h"
 #include "core/protocol/di_client.h"
 #include "core/protocol/support_declaration.h"
@@ -82,8 +83,9 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
 
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key,
                            LoadOrCreateAttestationKey(config.state_dir(), CurveOf(config)));
-  CUSTODY_ASSIGN_OR_RETURN(SecretBytes secret,
+  CUSTODY_ASSIGN_OR_RETURN(SecretBytes pending,
                            LoadOrCreatePendingSecret(config.state_dir(), CurveOf(config), random));
+  const crypto::SoftwareHmacKey secret(std::move(pending));
   CUSTODY_ASSIGN_OR_RETURN(std::string ca_pem,
                            ReadFileBounded(config.manufacturer_tls_ca_file(), 64 * 1024));
 
@@ -110,7 +112,7 @@ absl::Status RunInit(const v1::DeviceConfig& config, SecureRandom& random, std::
   *credential.mutable_device_info() = info;
   *credential.mutable_guid() = credentials.header.guid();
   *credential.mutable_rendezvous_info() = credentials.header.rendezvous_info();
-  credential.set_hmac_secret(std::string(secret.Reveal()));
+  credential.set_hmac_secret(std::string(secret.secret().Reveal()));
   credential.mutable_manufacturer_key_hash()->set_algorithm(v1::HASH_ALGORITHM_SHA256);
   credential.mutable_manufacturer_key_hash()->set_value(
       crypto::Sha256(credentials.header.manufacturer_key().spki_der()));

@@ -27,8 +27,9 @@ absl::StatusOr<LoadedCredential> LoadCredential(const v1::DeviceConfig& config) 
   CredentialStore store(config.state_dir());
   CUSTODY_ASSIGN_OR_RETURN(loaded.credential, store.Load());
   std::string& stored = *loaded.credential.mutable_hmac_secret();
-  loaded.secret = SecretBytes(stored.size());
-  std::copy(stored.begin(), stored.end(), loaded.secret.mutable_data());
+  SecretBytes secret(stored.size());
+  std::copy(stored.begin(), stored.end(), secret.mutable_data());
+  loaded.secret = crypto::SoftwareHmacKey(std::move(secret), "credential:" + store.path());
   OPENSSL_cleanse(stored.data(), stored.size());
   stored.clear();
   CUSTODY_ASSIGN_OR_RETURN(
@@ -43,8 +44,8 @@ absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config) {
 
 absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config,
                                                const v1::DeviceCredential& credential,
-                                               const crypto::EcPrivateKey& key,
-                                               const SecretBytes& secret) {
+                                               const crypto::Signer& key,
+                                               const crypto::HmacKey& secret) {
   if (config.rendezvous_tls_ca_file().empty()) {
     return absl::InvalidArgumentError("rendezvous_tls_ca_file is required to locate the owner");
   }

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "core/base/secret_bytes.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/hmac.h"
 #include "core/protocol/to1_client.h"
 #include "custody/v1/config.pb.h"
 #include "custody/v1/device.pb.h"
@@ -29,7 +30,7 @@ absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config);
 // is wiped), and the attestation key.
 struct LoadedCredential {
   v1::DeviceCredential credential;
-  SecretBytes secret;
+  crypto::SoftwareHmacKey secret;
   std::optional<crypto::EcPrivateKey> key;
 };
 absl::StatusOr<LoadedCredential> LoadCredential(const v1::DeviceConfig& config);
@@ -37,8 +38,8 @@ absl::StatusOr<LoadedCredential> LoadCredential(const v1::DeviceConfig& config);
 // Locate with the credential, attestation key and HMAC secret already loaded.
 absl::StatusOr<protocol::OwnerLocation> Locate(const v1::DeviceConfig& config,
                                                const v1::DeviceCredential& credential,
-                                               const crypto::EcPrivateKey& key,
-                                               const SecretBytes& secret);
+                                               const crypto::Signer& key,
+                                               const crypto::HmacKey& secret);
 
 // Locate, then prints the owner's key fingerprint and addresses.
 absl::Status RunLocate(const v1::DeviceConfig& config, std::ostream& out);

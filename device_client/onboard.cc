@@ -43,7 +43,7 @@ absl::StatusOr<v1::DeviceCredential> Onboarded(const v1::DeviceCredential& old,
   *next.mutable_device_info() = old.device_info();
   *next.mutable_guid() = result.header.guid();
   *next.mutable_rendezvous_info() = result.header.rendezvous_info();
-  next.set_hmac_secret(std::string(result.new_hmac_secret.Reveal()));
+  next.set_hmac_secret(std::string(result.new_hmac_secret.secret().Reveal()));
   next.mutable_manufacturer_key_hash()->set_algorithm(v1::HASH_ALGORITHM_SHA256);
   next.mutable_manufacturer_key_hash()->set_value(
       crypto::Sha256(result.header.manufacturer_key().spki_der()));

@@ -21,6 +21,7 @@
 #include "core/base/secret_bytes.h"
 #include "core/base/status.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/hmac.h"
 #include "core/pki/service_identity.h"
 #include "core/protocol/di_client.h"
 #include "core/protocol/support_declaration.h"
@@ -198,7 +199,7 @@ class ManufacturerGrpcTest : public testing::Test {
   server::RunningServers servers_;
   std::shared_ptr<grpc::Channel> device_channel_;
   crypto::EcPrivateKey device_key_ = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
-  SecretBytes secret_ = SecretBytes::CopyFrom(std::string(32, 's'));
+  crypto::SoftwareHmacKey secret_{SecretBytes::CopyFrom(std::string(32, 's'))};
 };
 
 // ---- device initialisation ------------------------------------------------------

@@ -38,8 +38,8 @@ v1::VoucherSummary Summarize(const storage::VoucherRecord& record) {
 
 }  // namespace
 
-absl::StatusOr<ConfigModelCatalog> ConfigModelCatalog::New(
-    const v1::ManufacturerConfig& config, const crypto::EcPrivateKey& voucher_key) {
+absl::StatusOr<ConfigModelCatalog> ConfigModelCatalog::New(const v1::ManufacturerConfig& config,
+                                                           const crypto::Signer& voucher_key) {
   ConfigModelCatalog catalog;
   for (const v1::ModelConfig& model : config.models()) {
     if (model.model().empty()) return absl::InvalidArgumentError("a model has no name");

@@ -30,7 +30,7 @@ class ConfigModelCatalog final : public protocol::ModelCatalog {
   // INVALID_ARGUMENT naming the model when a model is repeated, unnamed, or its
   // rendezvous info would not make a valid voucher header.
   static absl::StatusOr<ConfigModelCatalog> New(const v1::ManufacturerConfig& config,
-                                                const crypto::EcPrivateKey& voucher_key);
+                                                const crypto::Signer& voucher_key);
   absl::StatusOr<protocol::ModelProfile> Lookup(absl::string_view model) const override;
 
  private:
@@ -79,8 +79,7 @@ class SupportDeclarationService final : public v1::SupportDeclarations::Service 
 
 class ManufacturerAdminService final : public v1::ManufacturerAdmin::Service {
  public:
-  ManufacturerAdminService(storage::Store& store, Clock& clock,
-                           const crypto::EcPrivateKey& voucher_key,
+  ManufacturerAdminService(storage::Store& store, Clock& clock, const crypto::Signer& voucher_key,
                            const protocol::ModelCatalog& models)
       : store_(store), clock_(clock), voucher_key_(voucher_key), models_(models) {}
 
@@ -101,7 +100,7 @@ class ManufacturerAdminService final : public v1::ManufacturerAdmin::Service {
  private:
   storage::Store& store_;
   Clock& clock_;
-  const crypto::EcPrivateKey& voucher_key_;
+  const crypto::Signer& voucher_key_;
   const protocol::ModelCatalog& models_;
 };
 

@@ -64,7 +64,7 @@ class OwnerGrpcTest : public testing::Test {
     OwnerOptions options;
     options.start_registrar = false;
     options.register_function = [](const std::string&, protocol::To0Registration,
-                                   const crypto::EcPrivateKey&) {
+                                   const crypto::Signer&) {
       v1::To0AcceptOwner accepted;
       accepted.set_granted_lifetime_seconds(3600);
       return absl::StatusOr<v1::To0AcceptOwner>(accepted);

@@ -39,7 +39,7 @@ RegisterFunction GrpcRegisterFunction(std::string rendezvous_ca_pem) {
   auto channels = std::make_shared<Channels>();
   channels->credentials = server::ClientCredentials(rendezvous_ca_pem, "", "");
   return [channels](const std::string& target, protocol::To0Registration registration,
-                    const crypto::EcPrivateKey& owner_key) {
+                    const crypto::Signer& owner_key) {
     std::shared_ptr<grpc::Channel> channel;
     {
       absl::MutexLock lock(&channels->mu);
@@ -52,7 +52,7 @@ RegisterFunction GrpcRegisterFunction(std::string rendezvous_ca_pem) {
 }
 
 Registrar::Registrar(storage::Store& store, Clock& clock, SecureRandom& random,
-                     std::vector<const crypto::EcPrivateKey*> owner_keys, RegistrarOptions options,
+                     std::vector<const crypto::Signer*> owner_keys, RegistrarOptions options,
                      RegisterFunction register_function)
     : store_(store),
       clock_(clock),
@@ -88,12 +88,12 @@ storage::OwnedDeviceRecord Registrar::Register(storage::OwnedDeviceRecord record
   int endpoints = 0;
   absl::StatusOr<v1::OwnershipVoucher> voucher = voucher::ParseVoucher(record.voucher);
   v1::VoucherHeader header;
-  const crypto::EcPrivateKey* key = nullptr;
+  const crypto::Signer* key = nullptr;
   if (!voucher.ok() || !header.ParseFromString(voucher->header())) {
     errors.push_back("the stored voucher does not parse");
   } else {
     absl::StatusOr<crypto::EcPublicKey> current = protocol::StoredCurrentOwner(*voucher, header);
-    for (const crypto::EcPrivateKey* candidate : owner_keys_) {
+    for (const crypto::Signer* candidate : owner_keys_) {
       if (current.ok() && crypto::SameKey(candidate->public_key(), *current)) key = candidate;
     }
     if (key == nullptr)

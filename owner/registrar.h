@@ -36,7 +36,7 @@
 #include "absl/time/time.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
-#include "core/crypto/ec_private_key.h"
+#include "core/crypto/signer.h"
 #include "core/protocol/to0_client.h"
 #include "core/storage/store.h"
 #include "custody/v1/rendezvous.pb.h"
@@ -58,7 +58,7 @@ struct RegistrarOptions {
 // Sends one TO0 to the rendezvous service at `target` ("host:port").
 using RegisterFunction = std::function<absl::StatusOr<v1::To0AcceptOwner>(
     const std::string& target, protocol::To0Registration registration,
-    const crypto::EcPrivateKey& owner_key)>;
+    const crypto::Signer& owner_key)>;
 
 // The production RegisterFunction: gRPC over TLS trusting `rendezvous_ca_pem`,
 // one channel per target, kept.
@@ -74,7 +74,7 @@ class Registrar {
   // `owner_keys`: the owner's voucher keys; a voucher is registered with the one
   // that is its current owner.
   Registrar(storage::Store& store, Clock& clock, SecureRandom& random,
-            std::vector<const crypto::EcPrivateKey*> owner_keys, RegistrarOptions options,
+            std::vector<const crypto::Signer*> owner_keys, RegistrarOptions options,
             RegisterFunction register_function);
   ~Registrar();
   Registrar(const Registrar&) = delete;
@@ -101,7 +101,7 @@ class Registrar {
   storage::Store& store_;
   Clock& clock_;
   SecureRandom& random_;
-  const std::vector<const crypto::EcPrivateKey*> owner_keys_;
+  const std::vector<const crypto::Signer*> owner_keys_;
   const RegistrarOptions options_;
   const RegisterFunction register_;
 

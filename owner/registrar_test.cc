@@ -59,10 +59,10 @@ class RegistrarTest : public testing::Test {
   std::unique_ptr<Registrar> Make(RegistrarOptions options = RegistrarOptions()) {
     options.addresses = {protocol::GrpcTlsAddress("owner.example", 8043)};
     return std::make_unique<Registrar>(
-        *store_, clock_, random_,
-        std::vector<const crypto::EcPrivateKey*>{&set_->owner_keys.back()}, options,
+        *store_, clock_, random_, std::vector<const crypto::Signer*>{&set_->owner_keys.back()},
+        options,
         [this](const std::string& target, protocol::To0Registration registration,
-               const crypto::EcPrivateKey& key) -> absl::StatusOr<v1::To0AcceptOwner> {
+               const crypto::Signer& key) -> absl::StatusOr<v1::To0AcceptOwner> {
           targets_.push_back(target);
           EXPECT_EQ(registration.addresses.size(), 1u);
           EXPECT_TRUE(crypto::SameKey(key.public_key(), set_->owner_keys.back().public_key()));
@@ -190,7 +190,7 @@ TEST_F(RegistrarTest, ATo2CommitDuringThePassWins) {
   Registrar racing(*store_, clock_, random_, {&set_->owner_keys.back()},
                    RegistrarOptions{{protocol::GrpcTlsAddress("owner.example", 8043)}},
                    [&](const std::string&, protocol::To0Registration,
-                       const crypto::EcPrivateKey&) -> absl::StatusOr<v1::To0AcceptOwner> {
+                       const crypto::Signer&) -> absl::StatusOr<v1::To0AcceptOwner> {
                      onboarding();
                      v1::To0AcceptOwner accepted;
                      accepted.set_granted_lifetime_seconds(3600);
@@ -206,7 +206,7 @@ TEST_F(RegistrarTest, AVoucherOfAnotherOwnerKeyIsRecordedAsAFailure) {
   Registrar registrar(*store_, clock_, random_, {&other},
                       RegistrarOptions{{protocol::GrpcTlsAddress("owner.example", 8043)}},
                       [&](const std::string&, protocol::To0Registration,
-                          const crypto::EcPrivateKey&) -> absl::StatusOr<v1::To0AcceptOwner> {
+                          const crypto::Signer&) -> absl::StatusOr<v1::To0AcceptOwner> {
                         ADD_FAILURE() << "nothing may be sent";
                         return v1::To0AcceptOwner();
                       });

@@ -12,7 +12,7 @@ namespace custody::rendezvous {
 
 absl::StatusOr<v1::To0AcceptOwner> RegisterOwner(const std::shared_ptr<grpc::Channel>& channel,
                                                  protocol::To0Registration registration,
-                                                 const crypto::EcPrivateKey& owner_key,
+                                                 const crypto::Signer& owner_key,
                                                  absl::Duration deadline) {
   CUSTODY_ASSIGN_OR_RETURN(protocol::To0ClientSession session,
                            protocol::To0ClientSession::New(std::move(registration), owner_key));

@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/crypto/ec_private_key.h"
+#include "core/crypto/signer.h"
 #include "core/protocol/to0_client.h"
 #include "core/protocol/to1_client.h"
 #include "custody/v1/rendezvous.pb.h"
@@ -29,7 +29,7 @@ inline constexpr absl::Duration kDefaultExchangeDeadline = absl::Seconds(30);
 // wrong key fails before anything is sent. Returns what the service granted.
 absl::StatusOr<v1::To0AcceptOwner> RegisterOwner(
     const std::shared_ptr<grpc::Channel>& channel, protocol::To0Registration registration,
-    const crypto::EcPrivateKey& owner_key, absl::Duration deadline = kDefaultExchangeDeadline);
+    const crypto::Signer& owner_key, absl::Duration deadline = kDefaultExchangeDeadline);
 
 // Runs TO1 for the device; returns the owner's location only after the device
 // has verified the voucher and the owner's signature (To1ClientSession).

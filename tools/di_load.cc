@@ -25,6 +25,7 @@
 #include "core/base/file_util.h"
 #include "core/base/secret_bytes.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/hmac.h"
 #include "core/protocol/di_client.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -44,7 +45,7 @@ namespace {
 
 struct Device {
   std::unique_ptr<crypto::EcPrivateKey> key;
-  SecretBytes secret;
+  crypto::SoftwareHmacKey secret;
   v1::DeviceInfo info;
   std::unique_ptr<protocol::DiClientSession> session;
   v1::DiRequest first;
@@ -87,7 +88,8 @@ int Main() {
     Device& device = devices[i];
     device.key = std::make_unique<crypto::EcPrivateKey>(
         *crypto::EcPrivateKey::Generate(crypto::Curve::kP256));
-    device.secret = SecretBytes::CopyFrom(std::string(32, static_cast<char>(i)));
+    device.secret =
+        crypto::SoftwareHmacKey(SecretBytes::CopyFrom(std::string(32, static_cast<char>(i))));
     device.info.set_model(absl::GetFlag(FLAGS_model));
     device.info.set_serial(absl::StrCat(absl::GetFlag(FLAGS_serial_prefix), run, "-", i));
     device.session =

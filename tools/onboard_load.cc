@@ -48,6 +48,7 @@
 #include "core/base/status.h"
 #include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/hmac.h"
 #include "core/protocol/local_exchange.h"
 #include "core/protocol/rendezvous_format.h"
 #include "core/protocol/to1_client.h"
@@ -121,7 +122,7 @@ absl::Status Prepare() {
     v1::DeviceCredential credential;
     *credential.mutable_guid() = header.guid();
     credential.set_voucher_header(voucher.header());
-    credential.set_hmac_secret(std::string(set.device_secret.Reveal()));
+    credential.set_hmac_secret(std::string(set.device_secret.secret().Reveal()));
     *credential.mutable_device_certificate_chain() = voucher.device_certificate_chain();
     *credential.mutable_manufacturer_key() = header.manufacturer_key();
     CUSTODY_RETURN_IF_ERROR(
@@ -135,7 +136,7 @@ absl::Status Prepare() {
 
 struct Device {
   v1::DeviceCredential credential;
-  SecretBytes secret;
+  crypto::SoftwareHmacKey secret;
   std::optional<crypto::EcPrivateKey> key;
 };
 
@@ -145,8 +146,7 @@ absl::StatusOr<Device> LoadDevice(int k) {
                            ReadFileBounded(DevicePath(k, "credential"), 64 * 1024));
   if (!device.credential.ParseFromString(bytes)) return Fail("a device credential does not parse");
   const std::string& secret = device.credential.hmac_secret();
-  device.secret = SecretBytes(secret.size());
-  std::copy(secret.begin(), secret.end(), device.secret.mutable_data());
+  device.secret = crypto::SoftwareHmacKey(SecretBytes::CopyFrom(secret));
   CUSTODY_ASSIGN_OR_RETURN(device.key, crypto::EcPrivateKey::LoadPemFile(DevicePath(k, "key")));
   return device;
 }

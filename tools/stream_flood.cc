@@ -60,6 +60,7 @@
 #include "core/base/secret_bytes.h"
 #include "core/base/status.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/hmac.h"
 #include "core/protocol/di_client.h"
 #include "core/voucher/voucher_format.h"
 #include "custody/v1/manufacturer.grpc.pb.h"
@@ -260,7 +261,7 @@ absl::Status FloodDi() {
   v1::DeviceInfo info;
   info.set_model(absl::GetFlag(FLAGS_model));
   info.set_serial("FLOOD-1");
-  SecretBytes secret(32);
+  const crypto::SoftwareHmacKey secret(SecretBytes(32));
   protocol::DiClientSession session(info, key, secret);
   CUSTODY_ASSIGN_OR_RETURN(v1::DiRequest app_start, session.Start());
   return Flood<v1::DiRequest, v1::DiResponse, v1::DeviceInitialization>(

@@ -196,3 +196,53 @@ absl::Status EcPrivateKey::SavePemFile(const std::string& path, WriteMode mode) 
 }
 
 }  // namespace custody::crypto
+
+namespace custody::crypto {
+
+absl::StatusOr<std::string> EcPrivateKey::Sign(absl::string_view data) const {
+  const EVP_MD* md =
+      CurveHash(curve()) == HashAlgorithm::kSha256 ? internal::Sha256Md() : internal::Sha384Md();
+  internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (ctx == nullptr || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey_) != 1) {
+    return OpenSslError(absl::StatusCode::kInternal, "ECDSA sign init failed");
+  }
+  std::string signature(MaxDerSignatureSize(curve()), '\0');
+  size_t len = signature.size();
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len,
+                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
+    return OpenSslError(absl::StatusCode::kInternal, "ECDSA signing failed");
+  }
+  signature.resize(len);
+  return signature;
+}
+
+std::string EcPrivateKey::uri() const { return absl::StrCat("software:", CurveName(curve())); }
+
+absl::StatusOr<SecretBytes> EcPrivateKey::SharedSecret(const EcPublicKey& peer) const {
+  if (curve() != peer.curve()) {
+    return absl::InvalidArgumentError(absl::StrCat("ECDH peer key is on ", CurveName(peer.curve()),
+                                                   ", own key on ", CurveName(curve())));
+  }
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_, nullptr));
+  if (ctx == nullptr || EVP_PKEY_derive_init(ctx.get()) != 1) {
+    return OpenSslError(absl::StatusCode::kInternal, "ECDH init failed");
+  }
+  // validate_peer = 0: an EcPublicKey is a valid point of its curve by
+  // construction (canonical encoding, loaded and checked on the curve), and
+  // P-256/P-384 have cofactor 1, so OpenSSL's full re-check (an extra scalar
+  // multiplication, a third of the cost) would add nothing.
+  if (EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.evp_pkey(), 0) != 1) {
+    return OpenSslError(absl::StatusCode::kInvalidArgument, "ECDH peer key rejected");
+  }
+  size_t len = 0;
+  if (EVP_PKEY_derive(ctx.get(), nullptr, &len) != 1 || len != CurveFieldSize(curve())) {
+    return OpenSslError(absl::StatusCode::kInternal, "ECDH size query failed");
+  }
+  SecretBytes secret(len);
+  if (EVP_PKEY_derive(ctx.get(), secret.mutable_data(), &len) != 1 || len != secret.size()) {
+    return OpenSslError(absl::StatusCode::kInternal, "ECDH derivation failed");
+  }
+  return secret;
+}
+
+}  // namespace custody::crypto

@@ -18,20 +18,8 @@ const EVP_MD* MdForCurve(Curve curve) {
 
 }  // namespace
 
-absl::StatusOr<std::string> EcdsaSign(const EcPrivateKey& key, absl::string_view data) {
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr || EVP_DigestSignInit(ctx.get(), nullptr, MdForCurve(key.curve()), nullptr,
-                                           key.evp_pkey()) != 1) {
-    return OpenSslError(absl::StatusCode::kInternal, "ECDSA sign init failed");
-  }
-  std::string signature(MaxDerSignatureSize(key.curve()), '\0');
-  size_t len = signature.size();
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len,
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
-    return OpenSslError(absl::StatusCode::kInternal, "ECDSA signing failed");
-  }
-  signature.resize(len);
-  return signature;
+absl::StatusOr<std::string> EcdsaSign(const Signer& key, absl::string_view data) {
+  return key.Sign(data);
 }
 
 absl::Status EcdsaVerify(const EcPublicKey& key, absl::string_view data,

@@ -13,13 +13,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/signer.h"
 
 namespace custody::crypto {
 
-// Signs `data` (hashed with the curve's hash). INTERNAL only if OpenSSL fails.
-absl::StatusOr<std::string> EcdsaSign(const EcPrivateKey& key, absl::string_view data);
+// Signs `data` (hashed with the curve's hash): key.Sign(data).
+absl::StatusOr<std::string> EcdsaSign(const Signer& key, absl::string_view data);
 
 // OK when `signature` is a valid strict-DER signature of `data` by `key`.
 // INVALID_ARGUMENT when the signature is empty or longer than any signature on the

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/crypto/ec_private_key.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -50,8 +50,8 @@ v1::SignatureAlgorithm SignatureAlgorithmFor(Curve curve) {
   return curve == Curve::kP256 ? v1::SIGNATURE_ALGORITHM_ES256 : v1::SIGNATURE_ALGORITHM_ES384;
 }
 
-absl::StatusOr<v1::SignedPayload> SignPayload(const EcPrivateKey& key,
-                                              absl::string_view payload_type, std::string payload) {
+absl::StatusOr<v1::SignedPayload> SignPayload(const Signer& key, absl::string_view payload_type,
+                                              std::string payload) {
   CUSTODY_RETURN_IF_ERROR(CheckSizes(payload_type, payload));
   CUSTODY_ASSIGN_OR_RETURN(std::string signature,
                            EcdsaSign(key, SignedPayloadToBeSigned(payload_type, payload)));

@@ -19,8 +19,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/signer.h"
 #include "custody/v1/common.pb.h"
 
 namespace custody::crypto {
@@ -37,8 +37,8 @@ v1::SignatureAlgorithm SignatureAlgorithmFor(Curve curve);
 // Signs `payload` (already serialized) as a message of type `payload_type`.
 // INVALID_ARGUMENT for an empty or over-long type; RESOURCE_EXHAUSTED for a payload
 // over kMaxSignedPayloadSize.
-absl::StatusOr<v1::SignedPayload> SignPayload(const EcPrivateKey& key,
-                                              absl::string_view payload_type, std::string payload);
+absl::StatusOr<v1::SignedPayload> SignPayload(const Signer& key, absl::string_view payload_type,
+                                              std::string payload);
 
 // Returns the payload bytes when `signed_payload` is of type `expected_type` and
 // carries a valid signature by `key` with the algorithm of the key's curve.

@@ -17,6 +17,7 @@
 #include "core/crypto/hash.h"
 #include "core/crypto/internal/openssl_util.h"
 #include "core/crypto/internal/pem.h"
+#include "core/crypto/internal/signed_der.h"
 #include "core/crypto/internal/x509_name.h"
 
 namespace custody::crypto {
@@ -423,19 +424,27 @@ std::string CertificatesToPem(const std::vector<Certificate>& certificates) {
 CertificateRequest::CertificateRequest(std::shared_ptr<X509_REQ> req, std::string der)
     : req_(std::move(req)), der_(std::make_shared<const std::string>(std::move(der))) {}
 
-absl::StatusOr<CertificateRequest> CertificateRequest::Create(const EcPrivateKey& key,
+absl::StatusOr<CertificateRequest> CertificateRequest::Create(const Signer& key,
                                                               const DistinguishedName& subject) {
   CUSTODY_ASSIGN_OR_RETURN(X509NamePtr name, BuildX509Name(subject));
   std::shared_ptr<X509_REQ> req(X509_REQ_new(), X509_REQ_free);
-  const EVP_MD* md = CurveHash(key.curve()) == HashAlgorithm::kSha256 ? internal::Sha256Md()
-                                                                      : internal::Sha384Md();
   if (req == nullptr || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1 ||
       X509_REQ_set_subject_name(req.get(), name.get()) != 1 ||
-      X509_REQ_set_pubkey(req.get(), key.evp_pkey()) != 1 ||
-      X509_REQ_sign(req.get(), key.evp_pkey(), md) <= 0) {
+      X509_REQ_set_pubkey(req.get(), key.public_key().evp_pkey()) != 1) {
     return OpenSslError(absl::StatusCode::kInternal, "creating the CSR failed");
   }
-  CUSTODY_ASSIGN_OR_RETURN(std::string der, (EncodeDer<X509_REQ, i2d_X509_REQ>(req.get(), "CSR")));
+  unsigned char* info = nullptr;
+  const int info_length = i2d_re_X509_REQ_tbs(req.get(), &info);
+  if (info_length <= 0) return OpenSslError(absl::StatusCode::kInternal, "encoding the CSR failed");
+  absl::StatusOr<std::string> signed_der = internal::SignDer(
+      absl::string_view(reinterpret_cast<const char*>(info), static_cast<size_t>(info_length)),
+      key);
+  OPENSSL_free(info);
+  if (!signed_der.ok()) return Annotate(signed_der.status(), "signing the CSR");
+  // Parsed back, so the request object and its DER are exactly what is sent.
+  CUSTODY_ASSIGN_OR_RETURN(req,
+                           (DecodeDer<X509_REQ, d2i_X509_REQ, X509_REQ_free>(*signed_der, "CSR")));
+  std::string der = *std::move(signed_der);
   return CertificateRequest(std::move(req), std::move(der));
 }
 

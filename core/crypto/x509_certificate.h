@@ -25,9 +25,9 @@ typedef struct X509_req_st X509_REQ;
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
 #include "core/crypto/hash.h"
+#include "core/crypto/signer.h"
 
 namespace custody::crypto {
 
@@ -120,7 +120,7 @@ class CertificateRequest {
  public:
   // A CSR for `key`'s public key, signed by `key` (proof of possession).
   // INVALID_ARGUMENT for an empty common name or an over-long field.
-  static absl::StatusOr<CertificateRequest> Create(const EcPrivateKey& key,
+  static absl::StatusOr<CertificateRequest> Create(const Signer& key,
                                                    const DistinguishedName& subject);
   static absl::StatusOr<CertificateRequest> FromDer(absl::string_view der);
   static absl::StatusOr<CertificateRequest> FromPem(absl::string_view pem);

@@ -15,6 +15,7 @@
 #include "core/base/hex.h"
 #include "core/base/status.h"
 #include "core/crypto/internal/openssl_util.h"
+#include "core/crypto/internal/signed_der.h"
 #include "core/crypto/internal/x509_name.h"
 
 namespace custody::crypto {
@@ -121,7 +122,7 @@ absl::Status SetSubjectPublicKey(X509* cert, const EcPublicKey& key) {
 
 // Builds and signs a certificate. `issuer_cert` is null for a self-signed one.
 absl::StatusOr<IssuedCertificate> BuildAndSign(const Certificate* issuer_cert,
-                                               const EcPrivateKey& issuer_key,
+                                               const Signer& issuer_key,
                                                const EcPublicKey& subject_key,
                                                const CertificateProfile& profile,
                                                SecureRandom& random) {
@@ -179,18 +180,19 @@ absl::StatusOr<IssuedCertificate> BuildAndSign(const Certificate* issuer_cert,
         AddExtension(cert.get(), &ctx, NID_subject_alt_name, absl::StrJoin(alt_names, ",")));
   }
 
-  const EVP_MD* md = CurveHash(issuer_key.curve()) == HashAlgorithm::kSha256 ? internal::Sha256Md()
-                                                                             : internal::Sha384Md();
-  if (X509_sign(cert.get(), issuer_key.evp_pkey(), md) <= 0) {
-    return OpenSslError(absl::StatusCode::kInternal, "signing the certificate failed");
-  }
-  IssuedCertificate issued;
-  unsigned char* der = nullptr;
-  const int length = i2d_X509(cert.get(), &der);
-  if (length <= 0)
+  CUSTODY_RETURN_IF_ERROR(internal::SetCertificateSignatureAlgorithm(cert.get(), issuer_key));
+  unsigned char* tbs = nullptr;
+  const int tbs_length = i2d_re_X509_tbs(cert.get(), &tbs);
+  if (tbs_length <= 0) {
     return OpenSslError(absl::StatusCode::kInternal, "encoding the certificate failed");
-  issued.der.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
-  OPENSSL_free(der);
+  }
+  absl::StatusOr<std::string> der = internal::SignDer(
+      absl::string_view(reinterpret_cast<const char*>(tbs), static_cast<size_t>(tbs_length)),
+      issuer_key);
+  OPENSSL_free(tbs);
+  if (!der.ok()) return Annotate(der.status(), "signing the certificate");
+  IssuedCertificate issued;
+  issued.der = *std::move(der);
   issued.serial_hex = HexEncode(
       absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial.get())),
                         static_cast<size_t>(ASN1_STRING_length(serial.get()))));
@@ -199,8 +201,7 @@ absl::StatusOr<IssuedCertificate> BuildAndSign(const Certificate* issuer_cert,
 
 }  // namespace
 
-absl::StatusOr<Certificate> CreateSelfSignedCa(const EcPrivateKey& key,
-                                               const DistinguishedName& subject,
+absl::StatusOr<Certificate> CreateSelfSignedCa(const Signer& key, const DistinguishedName& subject,
                                                absl::Time not_before, absl::Time not_after,
                                                SecureRandom& random) {
   CertificateProfile profile;
@@ -214,8 +215,7 @@ absl::StatusOr<Certificate> CreateSelfSignedCa(const EcPrivateKey& key,
   return Certificate::FromDer(issued.der);
 }
 
-absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer,
-                                             const EcPrivateKey& issuer_key,
+absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer, const Signer& issuer_key,
                                              const EcPublicKey& subject_key,
                                              const CertificateProfile& profile,
                                              SecureRandom& random) {
@@ -225,7 +225,7 @@ absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer,
 }
 
 absl::StatusOr<IssuedCertificate> IssueCertificateDer(const Certificate& issuer,
-                                                      const EcPrivateKey& issuer_key,
+                                                      const Signer& issuer_key,
                                                       const EcPublicKey& subject_key,
                                                       const CertificateProfile& profile,
                                                       SecureRandom& random) {
@@ -244,7 +244,7 @@ absl::StatusOr<IssuedCertificate> IssueCertificateDer(const Certificate& issuer,
 }
 
 absl::StatusOr<Certificate> IssueCertificateFromRequest(const Certificate& issuer,
-                                                        const EcPrivateKey& issuer_key,
+                                                        const Signer& issuer_key,
                                                         const CertificateRequest& request,
                                                         const CertificateProfile& profile,
                                                         SecureRandom& random) {

@@ -16,8 +16,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/base/random.h"
-#include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/signer.h"
 #include "core/crypto/x509_certificate.h"
 
 namespace custody::crypto {
@@ -44,16 +44,14 @@ struct CertificateProfile {
 
 // A self-signed CA certificate for `key`. INVALID_ARGUMENT for a bad subject or
 // not_before >= not_after.
-absl::StatusOr<Certificate> CreateSelfSignedCa(const EcPrivateKey& key,
-                                               const DistinguishedName& subject,
+absl::StatusOr<Certificate> CreateSelfSignedCa(const Signer& key, const DistinguishedName& subject,
                                                absl::Time not_before, absl::Time not_after,
                                                SecureRandom& random);
 
 // Issues a certificate for `subject_key` signed by `issuer_key`.
 // INVALID_ARGUMENT when the issuer certificate is not a CA, `issuer_key` does not
 // match it, the validity is empty or lies outside the issuer's, or a name is bad.
-absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer,
-                                             const EcPrivateKey& issuer_key,
+absl::StatusOr<Certificate> IssueCertificate(const Certificate& issuer, const Signer& issuer_key,
                                              const EcPublicKey& subject_key,
                                              const CertificateProfile& profile,
                                              SecureRandom& random);
@@ -68,7 +66,7 @@ struct IssuedCertificate {
 // As IssueCertificate, returning only the DER: for issuers that send the
 // certificate on (device initialisation) and have no use for the parsed form.
 absl::StatusOr<IssuedCertificate> IssueCertificateDer(const Certificate& issuer,
-                                                      const EcPrivateKey& issuer_key,
+                                                      const Signer& issuer_key,
                                                       const EcPublicKey& subject_key,
                                                       const CertificateProfile& profile,
                                                       SecureRandom& random);
@@ -76,7 +74,7 @@ absl::StatusOr<IssuedCertificate> IssueCertificateDer(const Certificate& issuer,
 // As IssueCertificate for the CSR's key, after checking the CSR's proof of
 // possession (UNAUTHENTICATED when it fails).
 absl::StatusOr<Certificate> IssueCertificateFromRequest(const Certificate& issuer,
-                                                        const EcPrivateKey& issuer_key,
+                                                        const Signer& issuer_key,
                                                         const CertificateRequest& request,
                                                         const CertificateProfile& profile,
                                                         SecureRandom& random);

@@ -19,6 +19,8 @@
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/base/secret_bytes.h"
+#include "core/crypto/ec_private_key.h"
+#include "core/crypto/hmac.h"
 #include "core/crypto/x509_issue.h"
 #include "core/protocol/di_client.h"
 #include "core/protocol/di_server.h"
@@ -56,7 +58,7 @@ double ThreadCpuSeconds() {
 
 struct Device {
   std::unique_ptr<crypto::EcPrivateKey> key;
-  SecretBytes secret;
+  crypto::SoftwareHmacKey secret;
   std::unique_ptr<DiClientSession> client;
   v1::DiRequest app_start;
 };
@@ -99,8 +101,9 @@ void BM_DiServerPerDevice(benchmark::State& state) {
       for (Device& device : batch) {
         device.key = std::make_unique<crypto::EcPrivateKey>(
             *crypto::EcPrivateKey::Generate(crypto::Curve::kP256));
-        device.secret = SecretBytes(32);
-        (void)SystemRandom().Fill(absl::MakeSpan(device.secret.mutable_data(), 32));
+        SecretBytes secret(32);
+        (void)SystemRandom().Fill(absl::MakeSpan(secret.mutable_data(), 32));
+        device.secret = crypto::SoftwareHmacKey(std::move(secret));
         v1::DeviceInfo info;
         info.set_model("gw-100");
         info.set_serial(absl::StrCat("BENCH-", ++serial));

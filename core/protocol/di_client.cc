@@ -25,9 +25,8 @@ bool SameDevice(const v1::DeviceInfo& a, const v1::DeviceInfo& b) {
 
 }  // namespace
 
-DiClientSession::DiClientSession(v1::DeviceInfo device_info,
-                                 const crypto::EcPrivateKey& attestation_key,
-                                 const SecretBytes& hmac_secret)
+DiClientSession::DiClientSession(v1::DeviceInfo device_info, const crypto::Signer& attestation_key,
+                                 const crypto::HmacKey& hmac_secret)
     : device_info_(std::move(device_info)),
       attestation_key_(attestation_key),
       hmac_secret_(hmac_secret) {}

@@ -23,7 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/base/secret_bytes.h"
-#include "core/crypto/ec_private_key.h"
+#include "core/crypto/signer.h"
 #include "core/protocol/support_declaration.h"
 #include "custody/v1/common.pb.h"
 #include "custody/v1/manufacturer.pb.h"
@@ -45,8 +45,8 @@ struct DiCredentials {
 
 class DiClientSession {
  public:
-  DiClientSession(v1::DeviceInfo device_info, const crypto::EcPrivateKey& attestation_key,
-                  const SecretBytes& hmac_secret);
+  DiClientSession(v1::DeviceInfo device_info, const crypto::Signer& attestation_key,
+                  const crypto::HmacKey& hmac_secret);
   DiClientSession(const DiClientSession&) = delete;
   DiClientSession& operator=(const DiClientSession&) = delete;
 
@@ -65,8 +65,8 @@ class DiClientSession {
   absl::StatusOr<v1::DiRequest> HandleCredentials(const v1::DiSetCredentials& credentials);
 
   v1::DeviceInfo device_info_;
-  const crypto::EcPrivateKey& attestation_key_;
-  const SecretBytes& hmac_secret_;
+  const crypto::Signer& attestation_key_;
+  const crypto::HmacKey& hmac_secret_;
   State state_ = State::kNew;
   DiCredentials credentials_;
 };

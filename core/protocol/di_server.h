@@ -44,7 +44,7 @@
 #include "absl/time/time.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
-#include "core/crypto/ec_private_key.h"
+#include "core/crypto/signer.h"
 #include "core/crypto/x509_certificate.h"
 #include "core/protocol/message_type.h"
 #include "core/storage/store.h"
@@ -72,8 +72,8 @@ class ModelCatalog {
 // The manufacturer's keys: the voucher key (signs entry 0, appears in every header)
 // and the device CA that issues attestation certificates.
 struct ManufacturerKeys {
-  const crypto::EcPrivateKey* voucher_key = nullptr;
-  const crypto::EcPrivateKey* device_ca_key = nullptr;
+  const crypto::Signer* voucher_key = nullptr;
+  const crypto::Signer* device_ca_key = nullptr;
   // The device CA certificate first, then its issuers up to the root.
   std::vector<crypto::Certificate> device_ca_chain;
 };

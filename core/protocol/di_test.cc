@@ -19,6 +19,8 @@
 #include "core/base/fake_clock.h"
 #include "core/base/fake_random.h"
 #include "core/base/status.h"
+#include "core/crypto/ec_private_key.h"
+#include "core/crypto/hmac.h"
 #include "core/crypto/signed_payload.h"
 #include "core/crypto/x509_issue.h"
 #include "core/protocol/di_client.h"
@@ -119,7 +121,7 @@ class DiTest : public testing::Test {
   }
 
   // Runs a whole DI between a fresh client and server session.
-  absl::Status RunDi(const crypto::EcPrivateKey& key, const SecretBytes& secret,
+  absl::Status RunDi(const crypto::EcPrivateKey& key, const crypto::HmacKey& secret,
                      const v1::DeviceInfo& info, DiCredentials* out = nullptr,
                      storage::Store* store = nullptr) {
     DiServerDeps deps = Deps();
@@ -160,7 +162,7 @@ class DiTest : public testing::Test {
   StaticCatalog catalog_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<crypto::EcPrivateKey> device_key_;
-  SecretBytes secret_ = SecretBytes::CopyFrom(std::string(32, 's'));
+  crypto::SoftwareHmacKey secret_{SecretBytes::CopyFrom(std::string(32, 's'))};
 };
 
 TEST_F(DiTest, DeviceIsInitialisedAndTheVoucherStored) {
@@ -411,7 +413,8 @@ TEST_F(DiTest, ResumingWithAnotherKeyOrHmacIsRefused) {
   const crypto::EcPrivateKey impostor = *crypto::EcPrivateKey::Generate(crypto::Curve::kP256);
   ExpectRefused(RunDi(impostor, secret_, Info()), absl::StatusCode::kAlreadyExists, "di.serial");
   // Same key, but a secret that does not give the stored HMAC.
-  ExpectRefused(RunDi(*device_key_, SecretBytes::CopyFrom(std::string(32, 'x')), Info()),
+  ExpectRefused(RunDi(*device_key_,
+                      crypto::SoftwareHmacKey(SecretBytes::CopyFrom(std::string(32, 'x'))), Info()),
                 absl::StatusCode::kUnauthenticated, "di.serial");
   ExpectStoreUnchanged(1, 2);
 }

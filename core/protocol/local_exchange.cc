@@ -36,7 +36,7 @@ absl::Status TrustLocally(storage::Store& store, const crypto::EcPublicKey& manu
 }
 
 absl::StatusOr<v1::To0AcceptOwner> RunTo0Locally(To0Registration request,
-                                                 const crypto::EcPrivateKey& owner,
+                                                 const crypto::Signer& owner,
                                                  const To0ServerDeps& deps,
                                                  const std::string& peer) {
   CUSTODY_ASSIGN_OR_RETURN(To0ClientSession client,

@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/signer.h"
 #include "core/protocol/to0_client.h"
 #include "core/protocol/to0_server.h"
 #include "core/protocol/to1_client.h"
@@ -26,7 +26,7 @@ absl::Status TrustLocally(storage::Store& store, const crypto::EcPublicKey& manu
 
 // Either side's refusal ends the exchange and is returned.
 absl::StatusOr<v1::To0AcceptOwner> RunTo0Locally(To0Registration request,
-                                                 const crypto::EcPrivateKey& owner,
+                                                 const crypto::Signer& owner,
                                                  const To0ServerDeps& deps,
                                                  const std::string& peer);
 

@@ -88,8 +88,8 @@ absl::Status ValidateSupportDeclaration(const v1::SupportDeclaration& declaratio
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::SignedPayload> SignSupportDeclaration(
-    const v1::SupportDeclaration& declaration, const crypto::EcPrivateKey& manufacturer_key) {
+absl::StatusOr<v1::SignedPayload> SignSupportDeclaration(const v1::SupportDeclaration& declaration,
+                                                         const crypto::Signer& manufacturer_key) {
   CUSTODY_RETURN_IF_ERROR(ValidateSupportDeclaration(declaration));
   return crypto::SignPayload(manufacturer_key, kSupportDeclarationType,
                              declaration.SerializeAsString());
@@ -120,7 +120,7 @@ SupportStatus SupportStatusOn(const v1::SupportDeclaration& declaration, absl::C
 }
 
 absl::StatusOr<v1::SignedPayload> DeclareSupport(storage::Store& store,
-                                                 const crypto::EcPrivateKey& manufacturer_key,
+                                                 const crypto::Signer& manufacturer_key,
                                                  absl::Time now, absl::string_view actor,
                                                  const SupportChange& change) {
   v1::SupportDeclaration declaration;

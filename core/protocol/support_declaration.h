@@ -27,8 +27,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/signer.h"
 #include "core/storage/store.h"
 #include "custody/v1/common.pb.h"
 #include "custody/v1/manufacturer.pb.h"
@@ -47,8 +47,8 @@ absl::StatusOr<absl::CivilDay> ParseSupportDate(absl::string_view text);
 absl::Status ValidateSupportDeclaration(const v1::SupportDeclaration& declaration);
 
 // Validates and signs `declaration` with the manufacturer's voucher key.
-absl::StatusOr<v1::SignedPayload> SignSupportDeclaration(
-    const v1::SupportDeclaration& declaration, const crypto::EcPrivateKey& manufacturer_key);
+absl::StatusOr<v1::SignedPayload> SignSupportDeclaration(const v1::SupportDeclaration& declaration,
+                                                         const crypto::Signer& manufacturer_key);
 
 // Checks the signature by `manufacturer_key`, parses the payload strictly,
 // validates it, and checks that it is about `model`.
@@ -72,7 +72,7 @@ struct SupportChange {
 // "support.shorten_refused" event is committed and support.shorten returned. The
 // caller checks that the model exists.
 absl::StatusOr<v1::SignedPayload> DeclareSupport(storage::Store& store,
-                                                 const crypto::EcPrivateKey& manufacturer_key,
+                                                 const crypto::Signer& manufacturer_key,
                                                  absl::Time now, absl::string_view actor,
                                                  const SupportChange& change);
 

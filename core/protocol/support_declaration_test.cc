@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "core/base/status.h"
+#include "core/crypto/ec_private_key.h"
 #include "core/crypto/signed_payload.h"
 #include "core/storage/audit_chain.h"
 #include "core/storage/memory_store.h"

@@ -14,7 +14,7 @@
 namespace custody::protocol {
 
 absl::StatusOr<To0ClientSession> To0ClientSession::New(To0Registration request,
-                                                       const crypto::EcPrivateKey& owner_key) {
+                                                       const crypto::Signer& owner_key) {
   voucher::VerifyOptions options;
   options.expected_owner = owner_key.public_key();
   CUSTODY_ASSIGN_OR_RETURN(voucher::VerifiedVoucher verified,

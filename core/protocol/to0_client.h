@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/crypto/ec_private_key.h"
+#include "core/crypto/signer.h"
 #include "custody/v1/rendezvous.pb.h"
 #include "custody/v1/voucher.pb.h"
 
@@ -41,7 +41,7 @@ class To0ClientSession {
   // owner (voucher.* checks), the addresses (to0.address_record) and lifetime
   // (to0.lifetime: 1 s .. 2^32-1 s when registering, zero when removing).
   static absl::StatusOr<To0ClientSession> New(To0Registration request,
-                                              const crypto::EcPrivateKey& owner_key);
+                                              const crypto::Signer& owner_key);
 
   absl::StatusOr<v1::To0Request> Start();
   absl::StatusOr<std::optional<v1::To0Request>> Handle(const v1::To0Response& response);
@@ -53,13 +53,13 @@ class To0ClientSession {
  private:
   enum class State { kNew, kExpectHelloAck, kExpectAccept, kDone, kFailed };
 
-  To0ClientSession(To0Registration request, const crypto::EcPrivateKey& owner_key, std::string guid)
+  To0ClientSession(To0Registration request, const crypto::Signer& owner_key, std::string guid)
       : request_(std::move(request)), owner_key_(&owner_key), guid_(std::move(guid)) {}
 
   absl::StatusOr<v1::To0Request> OwnerSign(const std::string& nonce);
 
   To0Registration request_;
-  const crypto::EcPrivateKey* owner_key_;
+  const crypto::Signer* owner_key_;
   std::string guid_;
   std::string voucher_bytes_;
   State state_ = State::kNew;

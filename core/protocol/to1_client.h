@@ -25,8 +25,8 @@
 
 #include "absl/status/statusor.h"
 #include "core/base/secret_bytes.h"
-#include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/signer.h"
 #include "custody/v1/rendezvous.pb.h"
 #include "custody/v1/voucher.pb.h"
 
@@ -36,8 +36,8 @@ namespace custody::protocol {
 struct To1DeviceIdentity {
   std::string guid;
   std::string header_bytes;  // The voucher header exactly as HMACed.
-  const crypto::EcPrivateKey* attestation_key = nullptr;
-  const SecretBytes* hmac_secret = nullptr;
+  const crypto::Signer* attestation_key = nullptr;
+  const crypto::HmacKey* hmac_secret = nullptr;
 };
 
 // What TO1 found: where to connect, and who signed it.

@@ -147,13 +147,18 @@ absl::StatusOr<v1::To2Request> To2ClientSession::HandleHeader(
                        "the owner's voucher header is not this device's");
   }
   const crypto::HashAlgorithm hmac_hash = crypto::CurveHash(inputs_.attestation_key->curve());
-  if (header.header_hmac().algorithm() != voucher::ToWireHash(hmac_hash) ||
-      !crypto::HmacVerify(hmac_hash, *inputs_.hmac_secret, inputs_.header_bytes,
-                          header.header_hmac().value())
-           .ok()) {
+  const absl::Status hmac_status =
+      header.header_hmac().algorithm() != voucher::ToWireHash(hmac_hash)
+          ? absl::UnauthenticatedError("another HMAC algorithm")
+          : inputs_.hmac_secret->Verify(hmac_hash, inputs_.header_bytes,
+                                        header.header_hmac().value());
+  if (hmac_status.code() == absl::StatusCode::kUnauthenticated ||
+      hmac_status.code() == absl::StatusCode::kInvalidArgument) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "to2.header_hmac",
                        "the owner's voucher does not carry this device's header HMAC");
   }
+  // The device's own key did not answer (a TPM, a token): not the owner's fault.
+  if (!hmac_status.ok()) return Annotate(hmac_status, "device HMAC key");
   absl::StatusOr<crypto::EcPublicKey> share =
       crypto::EcPublicKey::FromSpkiDer(header.owner_key_exchange());
   if (!share.ok() || share->curve() != s.suite.curve) {
@@ -361,11 +366,12 @@ absl::StatusOr<v1::To2DeviceMessage> To2ClientSession::HandleSetup(
   SecretBytes secret(crypto::DigestSize(hmac_hash));
   CUSTODY_RETURN_IF_ERROR(
       inputs_.random->Fill(absl::MakeSpan(secret.mutable_data(), secret.size())));
-  CUSTODY_ASSIGN_OR_RETURN(
-      v1::Hash hmac, voucher::ComputeHeaderHmac(body.replacement_header(), secret, hmac_hash));
+  crypto::SoftwareHmacKey fresh(std::move(secret));
+  CUSTODY_ASSIGN_OR_RETURN(v1::Hash hmac,
+                           voucher::ComputeHeaderHmac(body.replacement_header(), fresh, hmac_hash));
   result_.replacement_header = body.replacement_header();
   result_.header = std::move(header);
-  result_.new_hmac_secret = std::move(secret);
+  result_.new_hmac_secret = std::move(fresh);
   result_.owner_key = *s.owner_key;
   s.replacement_guid = result_.header.guid().value();
   state_ = State::kExpectServiceInfoReady;

@@ -39,6 +39,8 @@
 #include "core/base/secret_bytes.h"
 #include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
+#include "core/crypto/hmac.h"
+#include "core/crypto/signer.h"
 #include "core/protocol/to2_format.h"
 #include "custody/v1/common.pb.h"
 #include "custody/v1/owner.pb.h"
@@ -51,8 +53,8 @@ struct To2DeviceInputs {
   std::string guid;
   std::string header_bytes;                           // The voucher header exactly as HMACed.
   std::vector<std::string> device_certificate_chain;  // DER, leaf first.
-  const crypto::EcPrivateKey* attestation_key = nullptr;
-  const SecretBytes* hmac_secret = nullptr;
+  const crypto::Signer* attestation_key = nullptr;
+  const crypto::HmacKey* hmac_secret = nullptr;
   // Checks support declarations (the DI header's manufacturer key).
   std::optional<crypto::EcPublicKey> manufacturer_key;
   std::optional<v1::SignedPayload> support_declaration;
@@ -67,7 +69,7 @@ struct To2DeviceInputs {
 struct To2Result {
   std::string replacement_header;  // Exact bytes, HMACed under new_hmac_secret.
   v1::VoucherHeader header;
-  SecretBytes new_hmac_secret;
+  crypto::SoftwareHmacKey new_hmac_secret;
   std::optional<crypto::EcPrivateKey> operational_key;
   v1::FleetEnrolment enrolment;
   std::optional<crypto::EcPublicKey> owner_key;

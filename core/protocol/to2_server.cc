@@ -71,7 +71,7 @@ struct To2ServerSession::Session {
   v1::VoucherHeader header;
   std::optional<crypto::EcPublicKey> device_key;
   std::optional<crypto::EcPublicKey> manufacturer_key;
-  const crypto::EcPrivateKey* owner_key = nullptr;
+  const crypto::Signer* owner_key = nullptr;
   SuiteParameters suite{};
   std::string hello_payload;
   std::string header_payload;
@@ -213,7 +213,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleHello(const v1::To2Hello
   }
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPublicKey current_owner,
                            StoredCurrentOwner(session->voucher, session->header));
-  for (const crypto::EcPrivateKey* key : deps_.keys->voucher_keys) {
+  for (const crypto::Signer* key : deps_.keys->voucher_keys) {
     if (crypto::SameKey(key->public_key(), current_owner)) session->owner_key = key;
   }
   if (session->owner_key == nullptr) {
@@ -329,7 +329,7 @@ absl::StatusOr<v1::To2Response> To2ServerSession::HandleProof(const v1::To2Prove
 
   // The replacement header: a new GUID (and rendezvous info if configured), the
   // replacement owner key in place of the manufacturer's, the rest unchanged.
-  const crypto::EcPrivateKey& replacement_key = *deps_.keys->voucher_keys.front();
+  const crypto::Signer& replacement_key = *deps_.keys->voucher_keys.front();
   CUSTODY_ASSIGN_OR_RETURN(s.replacement_guid, deps_.random->Bytes(voucher::kGuidSize));
   v1::VoucherHeader replacement = s.header;
   replacement.mutable_guid()->set_value(s.replacement_guid);

@@ -53,6 +53,7 @@
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/signer.h"
 #include "core/crypto/x509_certificate.h"
 #include "core/protocol/message_type.h"
 #include "core/protocol/to2_format.h"
@@ -67,10 +68,10 @@ struct OwnerKeys {
   // Vouchers whose current owner is one of these are served. The first is the
   // replacement owner key (FDO Owner2Key): it signs SetupDevice and is the
   // replacement header's manufacturer key.
-  std::vector<const crypto::EcPrivateKey*> voucher_keys;
+  std::vector<const crypto::Signer*> voucher_keys;
   // The device CA that issues operational certificates, and its chain (the CA
   // certificate first).
-  const crypto::EcPrivateKey* device_ca_key = nullptr;
+  const crypto::Signer* device_ca_key = nullptr;
   std::vector<crypto::Certificate> device_ca_chain;
 };
 

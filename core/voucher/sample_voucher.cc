@@ -34,9 +34,9 @@ absl::StatusOr<SampleVoucherSet> MakeSampleVoucherSet(const SampleOptions& optio
   CUSTODY_ASSIGN_OR_RETURN(
       crypto::Certificate device_certificate,
       crypto::IssueCertificate(device_ca, device_ca_key, device_key.public_key(), profile, random));
-  SecretBytes device_secret(32);
-  CUSTODY_RETURN_IF_ERROR(
-      random.Fill(absl::MakeSpan(device_secret.mutable_data(), device_secret.size())));
+  SecretBytes secret(32);
+  CUSTODY_RETURN_IF_ERROR(random.Fill(absl::MakeSpan(secret.mutable_data(), secret.size())));
+  crypto::SoftwareHmacKey device_secret(std::move(secret));
 
   const std::vector<crypto::Certificate> chain = {device_certificate, device_ca};
   v1::VoucherHeader header;

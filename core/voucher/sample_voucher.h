@@ -17,6 +17,7 @@
 #include "core/base/secret_bytes.h"
 #include "core/crypto/curve.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/hmac.h"
 #include "core/crypto/x509_certificate.h"
 #include "custody/v1/voucher.pb.h"
 
@@ -41,7 +42,7 @@ struct SampleVoucherSet {
   crypto::Certificate device_ca;
   crypto::EcPrivateKey device_key;
   crypto::Certificate device_certificate;
-  SecretBytes device_secret;
+  crypto::SoftwareHmacKey device_secret;
   std::vector<crypto::EcPrivateKey> owner_keys;
   // The voucher as the manufacturer created it (no entries), and after every
   // extension: stages[i] has i entries; stages.back() is the final voucher.

@@ -46,30 +46,31 @@ v1::Hash DeviceChainHash(const crypto::EcPublicKey& manufacturer_key,
 }
 
 absl::StatusOr<v1::Hash> ComputeHeaderHmac(absl::string_view header_bytes,
-                                           const SecretBytes& device_secret,
+                                           const crypto::HmacKey& device_secret,
                                            crypto::HashAlgorithm algorithm) {
-  CUSTODY_ASSIGN_OR_RETURN(std::string tag,
-                           crypto::HmacCompute(algorithm, device_secret, header_bytes));
+  CUSTODY_ASSIGN_OR_RETURN(std::string tag, device_secret.Compute(algorithm, header_bytes));
   v1::Hash hmac;
   hmac.set_algorithm(ToWireHash(algorithm));
   hmac.set_value(std::move(tag));
   return hmac;
 }
 
-absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher, const SecretBytes& device_secret,
+absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher,
+                              const crypto::HmacKey& device_secret,
                               crypto::HashAlgorithm algorithm) {
   if (voucher.header_hmac().algorithm() != ToWireHash(algorithm)) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "voucher.header_hmac",
                        absl::StrCat("header HMAC is not HMAC-", crypto::HashName(algorithm)));
   }
   absl::Status status =
-      crypto::HmacVerify(algorithm, device_secret, voucher.header(), voucher.header_hmac().value());
-  if (status.code() == absl::StatusCode::kInternal) return status;
-  if (!status.ok()) {
+      device_secret.Verify(algorithm, voucher.header(), voucher.header_hmac().value());
+  // A key that cannot answer now (a TPM, a token) is not a voucher for another device.
+  if (status.code() == absl::StatusCode::kUnauthenticated ||
+      status.code() == absl::StatusCode::kInvalidArgument) {
     return CheckFailed(absl::StatusCode::kUnauthenticated, "voucher.header_hmac",
                        "header HMAC does not match this device's secret");
   }
-  return absl::OkStatus();
+  return status;
 }
 
 absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
@@ -91,7 +92,7 @@ absl::StatusOr<v1::OwnershipVoucher> CreateVoucher(
 }
 
 absl::StatusOr<v1::OwnershipVoucher> ExtendVoucher(const v1::OwnershipVoucher& voucher,
-                                                   const crypto::EcPrivateKey& current_owner,
+                                                   const crypto::Signer& current_owner,
                                                    const crypto::EcPublicKey& next_owner,
                                                    const ExtendOptions& extend) {
   const std::string& extra = extend.extra;

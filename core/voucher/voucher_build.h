@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/base/secret_bytes.h"
-#include "core/crypto/ec_private_key.h"
 #include "core/crypto/ec_public_key.h"
 #include "core/crypto/hash.h"
+#include "core/crypto/signer.h"
 #include "core/crypto/x509_certificate.h"
 #include "custody/v1/voucher.pb.h"
 
@@ -39,13 +39,14 @@ v1::Hash DeviceChainHash(const crypto::EcPublicKey& manufacturer_key,
 // HMAC of `header_bytes` under the device secret, with the hash of the device
 // attestation key's curve (device side, during DI).
 absl::StatusOr<v1::Hash> ComputeHeaderHmac(absl::string_view header_bytes,
-                                           const SecretBytes& device_secret,
+                                           const crypto::HmacKey& device_secret,
                                            crypto::HashAlgorithm algorithm);
 
 // Device side: OK when the voucher's header HMAC is the HMAC of its header bytes
 // under `device_secret` with `algorithm`. UNAUTHENTICATED ("voucher.header_hmac")
 // otherwise: the voucher was not made for this device.
-absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher, const SecretBytes& device_secret,
+absl::Status VerifyHeaderHmac(const v1::OwnershipVoucher& voucher,
+                              const crypto::HmacKey& device_secret,
                               crypto::HashAlgorithm algorithm);
 
 // A voucher with no entries (current owner: the manufacturer), after checking it as
@@ -74,7 +75,7 @@ struct ExtendOptions {
 // RESOURCE_EXHAUSTED when it already has kMaxEntries entries or `extra` is over
 // kMaxExtraSize. The input is not changed.
 absl::StatusOr<v1::OwnershipVoucher> ExtendVoucher(const v1::OwnershipVoucher& voucher,
-                                                   const crypto::EcPrivateKey& current_owner,
+                                                   const crypto::Signer& current_owner,
                                                    const crypto::EcPublicKey& next_owner,
                                                    const ExtendOptions& options = {});
 

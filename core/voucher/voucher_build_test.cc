@@ -99,7 +99,7 @@ TEST_P(VoucherBuildTest, OnlyTheDeviceSecretMatchesTheHeaderHmac) {
   const v1::OwnershipVoucher& voucher = set_->stages.back();
   EXPECT_TRUE(VerifyHeaderHmac(voucher, set_->device_secret, hash).ok());
 
-  const SecretBytes other = SecretBytes::CopyFrom(std::string(32, 'x'));
+  const crypto::SoftwareHmacKey other(SecretBytes::CopyFrom(std::string(32, 'x')));
   const absl::Status wrong = VerifyHeaderHmac(voucher, other, hash);
   EXPECT_EQ(wrong.code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(FailedCheck(wrong), "voucher.header_hmac");

@@ -243,7 +243,7 @@ absl::Status RunSample(const ParsedCommand& command, Env& env) {
   CUSTODY_RETURN_IF_ERROR(set.device_key.SavePemFile(dir + "/device.key"));
   CUSTODY_RETURN_IF_ERROR(WriteNew(dir + "/device.pem", set.device_certificate.ToPem(), 0644));
   CUSTODY_RETURN_IF_ERROR(WriteNew(dir + "/device-hmac-secret.hex",
-                                   HexEncode(set.device_secret.Reveal()) + "\n", 0600));
+                                   HexEncode(set.device_secret.secret().Reveal()) + "\n", 0600));
   for (size_t i = 0; i < set.owner_keys.size(); ++i) {
     CUSTODY_RETURN_IF_ERROR(WriteKeyPair(dir, absl::StrCat("owner", i + 1), set.owner_keys[i]));
   }
