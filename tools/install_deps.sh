@@ -31,6 +31,8 @@ PACKAGES=(
   iproute2
   util-linux
   procps
+  libp11-kit-dev
+  softhsm2
 )
 
 missing=()

@@ -140,6 +140,25 @@ absl::StatusOr<EcPublicKey> EcPublicKey::FromSpkiDer(absl::string_view der) {
   return ExplainRefusal(der);
 }
 
+absl::StatusOr<EcPublicKey> EcPublicKey::FromUncompressedPoint(Curve curve,
+                                                               absl::string_view point) {
+  // SubjectPublicKeyInfo { id-ecPublicKey, namedCurve } up to the BIT STRING's
+  // unused-bits byte; the point completes it.
+  static constexpr absl::string_view kP256Prefix(
+      "\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d"
+      "\x03\x01\x07\x03\x42\x00",
+      26);
+  static constexpr absl::string_view kP384Prefix(
+      "\x30\x76\x30\x10\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b\x81\x04\x00\x22"
+      "\x03\x62\x00",
+      23);
+  if (point.size() != 1 + 2 * CurveFieldSize(curve) || point[0] != '\x04') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("public key point is not an uncompressed ", CurveName(curve), " point"));
+  }
+  return FromSpkiDer(absl::StrCat(curve == Curve::kP256 ? kP256Prefix : kP384Prefix, point));
+}
+
 absl::StatusOr<EcPublicKey> EcPublicKey::FromEvpPkey(const EVP_PKEY* pkey) {
   if (pkey == nullptr) return absl::InvalidArgumentError("no public key");
   if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) {

@@ -43,6 +43,9 @@ class EcPublicKey {
   static absl::StatusOr<EcPublicKey> FromSpkiDer(absl::string_view der);
   // One "PUBLIC KEY" PEM block; only white space may surround it.
   static absl::StatusOr<EcPublicKey> FromSpkiPem(absl::string_view pem);
+  // An uncompressed point (0x04 || X || Y) on `curve`, as hardware returns it
+  // (PKCS#11 CKA_EC_POINT, a TPM's public area), validated as FromSpkiDer does.
+  static absl::StatusOr<EcPublicKey> FromUncompressedPoint(Curve curve, absl::string_view point);
   // The public part of an OpenSSL key (for other core/crypto code: certificates,
   // private keys), validated as FromSpkiDer does. Does not take ownership.
   static absl::StatusOr<EcPublicKey> FromEvpPkey(const EVP_PKEY* pkey);

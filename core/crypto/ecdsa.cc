@@ -1,5 +1,7 @@
 #include "core/crypto/ecdsa.h"
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +22,30 @@ const EVP_MD* MdForCurve(Curve curve) {
 
 absl::StatusOr<std::string> EcdsaSign(const Signer& key, absl::string_view data) {
   return key.Sign(data);
+}
+
+absl::StatusOr<std::string> EcdsaRawToDer(Curve curve, absl::string_view raw) {
+  const size_t half = CurveFieldSize(curve);
+  if (raw.size() != 2 * half) {
+    return absl::InvalidArgumentError(absl::StrCat("raw ", CurveName(curve), " signature is ",
+                                                   raw.size(), " bytes, expected ", 2 * half));
+  }
+  const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
+  internal::OpenSslPtr<ECDSA_SIG, ECDSA_SIG_free> sig(ECDSA_SIG_new());
+  BIGNUM* r = BN_bin2bn(bytes, static_cast<int>(half), nullptr);
+  BIGNUM* s = BN_bin2bn(bytes + half, static_cast<int>(half), nullptr);
+  if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return OpenSslError(absl::StatusCode::kInternal, "building the ECDSA signature failed");
+  }
+  unsigned char* der = nullptr;
+  const int length = i2d_ECDSA_SIG(sig.get(), &der);
+  if (length <= 0)
+    return OpenSslError(absl::StatusCode::kInternal, "encoding the signature failed");
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
+  OPENSSL_free(der);
+  return out;
 }
 
 absl::Status EcdsaVerify(const EcPublicKey& key, absl::string_view data,

@@ -21,6 +21,10 @@ namespace custody::crypto {
 // Signs `data` (hashed with the curve's hash): key.Sign(data).
 absl::StatusOr<std::string> EcdsaSign(const Signer& key, absl::string_view data);
 
+// The DER form of a fixed-length r || s signature (PKCS#11 CKM_ECDSA, TPM2B
+// pairs): INVALID_ARGUMENT unless `raw` is 2 field sizes long.
+absl::StatusOr<std::string> EcdsaRawToDer(Curve curve, absl::string_view raw);
+
 // OK when `signature` is a valid strict-DER signature of `data` by `key`.
 // INVALID_ARGUMENT when the signature is empty or longer than any signature on the
 // key's curve; UNAUTHENTICATED when it does not verify (including malformed DER).
