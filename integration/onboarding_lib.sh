@@ -56,6 +56,7 @@ models {
   model: "gw-100"
   rendezvous_info { endpoints { host: "127.0.0.1" port: $RV_PORT transport: TRANSPORT_GRPC_TLS } }
 }
+${MANUFACTURER_EXTRA:-}
 CONFIG
   launch "$MANUFACTURER" "$W/manufacturer.textproto" "$W/manufacturer.ports" "$W/manufacturer.log"
   MANUFACTURER_PID=$LAUNCHED_PID

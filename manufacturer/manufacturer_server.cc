@@ -3,7 +3,9 @@
 #include <string>
 #include <utility>
 
+#include "core/base/file_util.h"
 #include "core/base/status.h"
+#include "core/keys/key_store.h"
 #include "core/storage/sqlite_store.h"
 #include "server/metered_store.h"
 
@@ -31,17 +33,32 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
     CUSTODY_ASSIGN_OR_RETURN(vouchers, tx.vouchers().Count());
     return absl::OkStatus();
   }));
-  CUSTODY_RETURN_IF_ERROR(pki::RequireKeysOfExistingRecords(
-      dir, {"voucher.key", "device-ca.key", "device-ca.pem"}, vouchers, "vouchers"));
-  CUSTODY_ASSIGN_OR_RETURN(m->voucher_key_, pki::LoadOrCreateKey(dir, "voucher", curve));
-  CUSTODY_ASSIGN_OR_RETURN(
-      m->device_ca_, pki::LoadOrCreateCertificateAuthority(
-                         dir, "device-ca", {organization + " Device CA", organization, "devices"},
-                         curve, absl::Hours(24 * 365 * 30), clock, random));
+  const std::string voucher_uri =
+      c.voucher_key().empty() ? keys::FileKeyUri(dir + "/voucher.key") : c.voucher_key();
+  const std::string ca_uri =
+      c.device_ca_key().empty() ? keys::FileKeyUri(dir + "/device-ca.key") : c.device_ca_key();
+  std::vector<absl::string_view> files = {"device-ca.pem"};
+  if (c.voucher_key().empty()) files.push_back("voucher.key");
+  if (c.device_ca_key().empty()) files.push_back("device-ca.key");
+  CUSTODY_RETURN_IF_ERROR(pki::RequireKeysOfExistingRecords(dir, files, vouchers, "vouchers"));
+  absl::StatusOr<std::unique_ptr<crypto::Signer>> voucher_key =
+      keys::OpenOrCreateSigner(voucher_uri, curve, random, /*may_create=*/vouchers == 0);
+  if (!voucher_key.ok()) return Annotate(voucher_key.status(), "the voucher key");
+  m->voucher_key_ = *std::move(voucher_key);
+  // The public half, whatever holds the key: for verifying vouchers and support
+  // declarations (custodyctl ... --manufacturer-key).
+  CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(
+      dir + "/voucher.pub", m->voucher_key_->public_key().ToSpkiPem(), 0644, WriteMode::kReplace));
+  absl::StatusOr<pki::KeyedCertificateAuthority> device_ca =
+      pki::LoadOrCreateKeyedCertificateAuthority(
+          dir, "device-ca", ca_uri, {organization + " Device CA", organization, "devices"}, curve,
+          absl::Hours(24 * 365 * 30), /*may_create=*/vouchers == 0, clock, random);
+  if (!device_ca.ok()) return Annotate(device_ca.status(), "the device CA");
+  m->device_ca_ = *std::move(device_ca);
   CUSTODY_ASSIGN_OR_RETURN(m->catalog_, ConfigModelCatalog::New(c, *m->voucher_key_));
 
-  m->keys_.voucher_key = &*m->voucher_key_;
-  m->keys_.device_ca_key = &m->device_ca_->key;
+  m->keys_.voucher_key = m->voucher_key_.get();
+  m->keys_.device_ca_key = m->device_ca_->key.get();
   m->keys_.device_ca_chain = {m->device_ca_->certificate};
   m->telemetry_ = std::make_unique<server::Telemetry>("manufacturer", clock);
   m->store_ =

@@ -33,8 +33,8 @@ class Manufacturer {
 
   const v1::ServerConfig& server_config() const { return config_.server(); }
   const pki::ServiceIdentity& identity() const { return *identity_; }
-  const crypto::EcPrivateKey& voucher_key() const { return *voucher_key_; }
-  const pki::CertificateAuthority& device_ca() const { return *device_ca_; }
+  const crypto::Signer& voucher_key() const { return *voucher_key_; }
+  const pki::KeyedCertificateAuthority& device_ca() const { return *device_ca_; }
   storage::Store& store() { return *store_; }
   // The device-facing services (DI, support declarations) and the admin service,
   // with the admin roles.
@@ -45,8 +45,8 @@ class Manufacturer {
 
   v1::ManufacturerConfig config_;
   std::optional<pki::ServiceIdentity> identity_;
-  std::optional<crypto::EcPrivateKey> voucher_key_;
-  std::optional<pki::CertificateAuthority> device_ca_;
+  std::unique_ptr<crypto::Signer> voucher_key_;
+  std::optional<pki::KeyedCertificateAuthority> device_ca_;
   std::optional<ConfigModelCatalog> catalog_;
   std::unique_ptr<storage::Store> store_;
   protocol::ManufacturerKeys keys_;

@@ -9,6 +9,7 @@
 #include "core/base/file_util.h"
 #include "core/base/hex.h"
 #include "core/base/status.h"
+#include "core/keys/key_store.h"
 #include "core/protocol/rendezvous_format.h"
 #include "core/protocol/to2_format.h"
 #include "core/storage/sqlite_store.h"
@@ -126,27 +127,43 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
                                dir, server::IdentityOptions(c.server(), "owner"), clock, random));
   // The owner key and the device CA are created at first start, but never anew
   // beside devices whose vouchers name the lost key.
-  const bool key_existed = ::access((dir + "/owner.key").c_str(), F_OK) == 0;
   CUSTODY_ASSIGN_OR_RETURN(o->store_, storage::OpenSqliteStore(dir + "/owner.db"));
   int64_t devices = 0;
   CUSTODY_RETURN_IF_ERROR(o->store_->Transact([&](storage::Transaction& tx) -> absl::Status {
     CUSTODY_ASSIGN_OR_RETURN(devices, tx.owned_devices().Count());
     return absl::OkStatus();
   }));
-  CUSTODY_RETURN_IF_ERROR(pki::RequireKeysOfExistingRecords(
-      dir, {"owner.key", "device-ca.key", "device-ca.pem"}, devices, "devices"));
-  CUSTODY_ASSIGN_OR_RETURN(o->owner_key_, pki::LoadOrCreateKey(dir, "owner", curve));
-  if (!key_existed) {
+  const std::string owner_uri =
+      c.owner_key().empty() ? keys::FileKeyUri(dir + "/owner.key") : c.owner_key();
+  const std::string ca_uri =
+      c.device_ca_key().empty() ? keys::FileKeyUri(dir + "/device-ca.key") : c.device_ca_key();
+  std::vector<absl::string_view> files = {"device-ca.pem"};
+  if (c.owner_key().empty()) files.push_back("owner.key");
+  if (c.device_ca_key().empty()) files.push_back("device-ca.key");
+  CUSTODY_RETURN_IF_ERROR(pki::RequireKeysOfExistingRecords(dir, files, devices, "devices"));
+  bool created = false;
+  absl::StatusOr<std::unique_ptr<crypto::Signer>> owner_key =
+      keys::OpenOrCreateSigner(owner_uri, curve, random, /*may_create=*/devices == 0, &created);
+  if (!owner_key.ok()) return Annotate(owner_key.status(), "the owner key");
+  o->owner_key_ = *std::move(owner_key);
+  // The public half, whatever holds the key: for the seller, who extends
+  // vouchers to it.
+  CUSTODY_RETURN_IF_ERROR(WriteFileAtomically(
+      dir + "/owner.pub", o->owner_key_->public_key().ToSpkiPem(), 0644, WriteMode::kReplace));
+  if (created) {
     server::DefaultLogger().Info(
         "created the owner key",
-        {{"public_key", dir + "/owner.pub"},
+        {{"key", owner_uri},
+         {"public_key", dir + "/owner.pub"},
          {"fingerprint", "SHA256:" + HexEncode(o->owner_key_->public_key().Fingerprint())}});
   }
-  CUSTODY_ASSIGN_OR_RETURN(
-      o->device_ca_,
-      pki::LoadOrCreateCertificateAuthority(
-          dir, "device-ca", {c.organization() + " Fleet Device CA", c.organization(), "fleet"},
-          curve, absl::Hours(24 * 365 * 10), clock, random));
+  absl::StatusOr<pki::KeyedCertificateAuthority> device_ca =
+      pki::LoadOrCreateKeyedCertificateAuthority(
+          dir, "device-ca", ca_uri,
+          {c.organization() + " Fleet Device CA", c.organization(), "fleet"}, curve,
+          absl::Hours(24 * 365 * 10), /*may_create=*/devices == 0, clock, random);
+  if (!device_ca.ok()) return Annotate(device_ca.status(), "the device CA");
+  o->device_ca_ = *std::move(device_ca);
   CUSTODY_ASSIGN_OR_RETURN(std::string rendezvous_ca,
                            ReadFileBounded(c.rendezvous_tls_ca_file(), kMaxCaFileSize));
   CUSTODY_RETURN_IF_ERROR(
@@ -179,8 +196,8 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
       absl::Hours(24) * static_cast<int64_t>(c.operational_certificate_validity_days());
   o->policy_.check_in_interval_seconds = c.check_in_interval_seconds();
   o->policy_.organization = c.organization();
-  o->keys_.voucher_keys = {&*o->owner_key_};
-  o->keys_.device_ca_key = &o->device_ca_->key;
+  o->keys_.voucher_keys = {o->owner_key_.get()};
+  o->keys_.device_ca_key = o->device_ca_->key.get();
   o->keys_.device_ca_chain = {o->device_ca_->certificate};
 
   o->telemetry_ = std::make_unique<server::Telemetry>("owner", clock);

@@ -59,7 +59,7 @@ class Owner {
 
   const v1::OwnerConfig& config() const { return config_; }
   const pki::ServiceIdentity& identity() const { return *identity_; }
-  const crypto::EcPrivateKey& owner_key() const { return *owner_key_; }
+  const crypto::Signer& owner_key() const { return *owner_key_; }
   storage::Store& store() { return *store_; }
   Registrar& registrar() { return *registrar_; }
   const OnboardingTracker& tracker() const { return tracker_; }
@@ -71,8 +71,8 @@ class Owner {
 
   v1::OwnerConfig config_;
   std::optional<pki::ServiceIdentity> identity_;
-  std::optional<crypto::EcPrivateKey> owner_key_;
-  std::optional<pki::CertificateAuthority> device_ca_;
+  std::unique_ptr<crypto::Signer> owner_key_;
+  std::optional<pki::KeyedCertificateAuthority> device_ca_;
   std::unique_ptr<storage::Store> store_;
   protocol::OwnerKeys keys_;
   protocol::OnboardingPolicy policy_;

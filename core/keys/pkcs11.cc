@@ -243,11 +243,12 @@ absl::StatusOr<SecretBytes> ReadPin(const ParsedUri& parsed) {
   }
   absl::StatusOr<SecretBytes> pin = ReadPrivateFile(path, kMaxPinSize);
   if (!pin.ok()) {
-    return absl::Status(
-        pin.status().code() == absl::StatusCode::kFailedPrecondition
-            ? absl::StatusCode::kPermissionDenied
-            : pin.status().code(),
-        absl::StrCat("PKCS#11 key ", parsed.text, ": reading its PIN: ", pin.status().message()));
+    // Never NOT_FOUND, which means "no such key" (and lets a first start create it).
+    absl::StatusCode code = pin.status().code();
+    if (code == absl::StatusCode::kFailedPrecondition) code = absl::StatusCode::kPermissionDenied;
+    if (code == absl::StatusCode::kNotFound) code = absl::StatusCode::kFailedPrecondition;
+    return absl::Status(code, absl::StrCat("PKCS#11 key ", parsed.text,
+                                           ": reading its PIN: ", pin.status().message()));
   }
   size_t size = pin->size();
   while (size > 0 && (pin->data()[size - 1] == '\n' || pin->data()[size - 1] == '\r')) --size;
@@ -267,7 +268,7 @@ class Module {
     if (std::shared_ptr<Module> loaded = slot.lock()) return loaded;
     struct stat info;
     if (::stat(parsed.module_path.c_str(), &info) != 0) {
-      return absl::NotFoundError(absl::StrCat(
+      return absl::FailedPreconditionError(absl::StrCat(
           "PKCS#11 key ", parsed.text, ": no module at ", parsed.module_path,
           "; install the package that provides it (SoftHSM2: softhsm2) or correct module-path"));
     }

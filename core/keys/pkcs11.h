@@ -42,9 +42,11 @@ inline constexpr size_t kMaxPkcs11UriLength = 4096;
 // The private key `uri` names, after checking it is an EC signing key that is
 // sensitive and not extractable, with its public key object beside it.
 // INVALID_ARGUMENT: a malformed URI, pin-value, a relative module path;
-// NOT_FOUND: no module at the path, no token or key matching;
+// NOT_FOUND: only when the token holds no such key (so a first start may create
+// it); UNAVAILABLE: no token present matches;
 // PERMISSION_DENIED: a wrong or locked PIN, an unreadable PIN file;
-// FAILED_PRECONDITION: an extractable or non-signing key, several keys matching.
+// FAILED_PRECONDITION: no module at the path, an extractable or non-signing key,
+// several keys matching.
 absl::StatusOr<std::unique_ptr<crypto::Signer>> OpenPkcs11Signer(absl::string_view uri);
 
 // Generates a key pair on `curve` in the token `uri` names, labelled with its
@@ -74,8 +76,7 @@ struct Pkcs11KeyInfo {
 };
 absl::StatusOr<Pkcs11KeyInfo> InspectPkcs11Key(absl::string_view uri);
 
-// The URI as safe to print: the same as given (a pin-value never gets this far).
-// Exposed for the key store's messages.
+// True for "pkcs11:..." (the key store's dispatch).
 bool IsPkcs11Uri(absl::string_view uri);
 
 }  // namespace custody::keys

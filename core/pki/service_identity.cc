@@ -12,6 +12,7 @@
 #include "core/base/status.h"
 #include "core/crypto/x509_issue.h"
 #include "core/crypto/x509_verify.h"
+#include "core/keys/key_store.h"
 
 namespace custody::pki {
 namespace {
@@ -67,6 +68,43 @@ absl::StatusOr<CertificateAuthority> LoadOrCreateCertificateAuthority(
   CUSTODY_RETURN_IF_ERROR(
       WriteFileAtomically(cert_path, cert.ToPem(), 0644, WriteMode::kCreateNew));
   return CertificateAuthority{std::move(key), std::move(cert)};
+}
+
+absl::StatusOr<KeyedCertificateAuthority> LoadOrCreateKeyedCertificateAuthority(
+    const std::string& dir, absl::string_view stem, const std::string& key_uri,
+    const crypto::DistinguishedName& subject, crypto::Curve curve, absl::Duration validity,
+    bool may_create, Clock& clock, SecureRandom& random) {
+  const std::string cert_path = PathOf(dir, absl::StrCat(stem, ".pem"));
+  const bool have_cert = Exists(cert_path);
+  bool created = false;
+  absl::StatusOr<std::unique_ptr<crypto::Signer>> key =
+      keys::OpenOrCreateSigner(key_uri, curve, random, may_create && !have_cert, &created);
+  if (key.status().code() == absl::StatusCode::kNotFound && have_cert) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(cert_path, " exists but its key ", key_uri,
+                     " does not; restore the key, or remove both to create a new CA"));
+  }
+  if (!key.ok()) return key.status();
+  if (have_cert) {
+    CUSTODY_ASSIGN_OR_RETURN(crypto::Certificate cert, ReadCertificate(cert_path));
+    CUSTODY_ASSIGN_OR_RETURN(crypto::EcPublicKey cert_key, cert.PublicKey());
+    if (!crypto::SameKey(cert_key, (*key)->public_key()) || !cert.IsCa()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(cert_path, " is not the CA certificate of ", key_uri));
+    }
+    return KeyedCertificateAuthority{*std::move(key), std::move(cert)};
+  }
+  if (!may_create) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        cert_path, " is missing beside records made with it; restore it from the backup"));
+  }
+  const absl::Time now = clock.Now();
+  CUSTODY_ASSIGN_OR_RETURN(
+      crypto::Certificate cert,
+      crypto::CreateSelfSignedCa(**key, subject, now - absl::Hours(1), now + validity, random));
+  CUSTODY_RETURN_IF_ERROR(
+      WriteFileAtomically(cert_path, cert.ToPem(), 0644, WriteMode::kCreateNew));
+  return KeyedCertificateAuthority{*std::move(key), std::move(cert)};
 }
 
 absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir, absl::string_view stem,
@@ -170,7 +208,7 @@ absl::StatusOr<AdminRole> ParseAdminRole(absl::string_view name) {
 }
 
 absl::Status RequireKeysOfExistingRecords(const std::string& dir,
-                                          std::initializer_list<absl::string_view> files,
+                                          absl::Span<const absl::string_view> files,
                                           int64_t records, absl::string_view records_what) {
   if (records == 0) return absl::OkStatus();
   for (absl::string_view file : files) {

@@ -19,16 +19,19 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "core/base/clock.h"
 #include "core/base/random.h"
 #include "core/crypto/curve.h"
 #include "core/crypto/ec_private_key.h"
+#include "core/crypto/signer.h"
 #include "core/crypto/x509_certificate.h"
 
 namespace custody::pki {
@@ -62,6 +65,21 @@ absl::StatusOr<CertificateAuthority> LoadOrCreateCertificateAuthority(
     const std::string& dir, absl::string_view stem, const crypto::DistinguishedName& subject,
     crypto::Curve curve, absl::Duration validity, Clock& clock, SecureRandom& random);
 
+// A certificate authority whose key lives wherever `key_uri` says (a file, a
+// PKCS#11 token: core/keys/key_store.h) and whose certificate is `stem`.pem in
+// `dir`. At first start (`may_create`) a missing key is created and a missing
+// certificate issued for the key; otherwise a missing key is NOT_FOUND.
+// FAILED_PRECONDITION when the certificate exists without its key, or they do
+// not belong together.
+struct KeyedCertificateAuthority {
+  std::unique_ptr<crypto::Signer> key;
+  crypto::Certificate certificate;
+};
+absl::StatusOr<KeyedCertificateAuthority> LoadOrCreateKeyedCertificateAuthority(
+    const std::string& dir, absl::string_view stem, const std::string& key_uri,
+    const crypto::DistinguishedName& subject, crypto::Curve curve, absl::Duration validity,
+    bool may_create, Clock& clock, SecureRandom& random);
+
 // A signing key kept as `stem`.key (0600) and `stem`.pub in `dir`, created at
 // first use.
 absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir, absl::string_view stem,
@@ -72,7 +90,7 @@ absl::StatusOr<crypto::EcPrivateKey> LoadOrCreateKey(const std::string& dir, abs
 // (> 0) made with them, since new keys would silently orphan them. `records_what`
 // names them ("devices", "vouchers").
 absl::Status RequireKeysOfExistingRecords(const std::string& dir,
-                                          std::initializer_list<absl::string_view> files,
+                                          absl::Span<const absl::string_view> files,
                                           int64_t records, absl::string_view records_what);
 
 absl::StatusOr<ServiceIdentity> LoadOrCreateServiceIdentity(const std::string& dir,
