@@ -31,8 +31,17 @@ OWNER_EXTRA="owner_key: \"$(key_uri globex owner)\" device_ca_key: \"$(key_uri g
 . "$(dirname "$0")/onboarding_lib.sh"
 trap stop_services EXIT
 
+# The voucher key made in the token by the operator before the first start (the
+# other three keys the services make themselves at first start).
+check "custodyctl key create in the token" \
+  "$CTL" key create --uri "$(key_uri acme voucher)" --pub "$W/voucher-made.pub"
+contains "it names the key" "created pkcs11:token=acme;object=voucher?"
+refuse "key create never overwrites a key" "never overwritten" \
+  "$CTL" key create --uri "$(key_uri acme voucher)"
 start_rendezvous "127.0.0.1:0"
 start_manufacturer
+check "the manufacturer uses the key made before (voucher.pub is its public half)" \
+  cmp "$W/voucher-made.pub" "$MSTATE/voucher.pub"
 start_owner
 check "the three services listen" test -n "$RV_PORT" -a -n "$M_PORT" \
   -a -n "$(port_of "$W/owner.ports" device)"

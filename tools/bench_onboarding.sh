@@ -11,6 +11,8 @@
 # of the owner, the rendezvous service and the devices, with 4 workers
 # (saturated) and with 1, and the owner's threads created and futex calls over
 # each run (perf). CUSTODY_BENCH_BIN: tools/bench_lib.sh.
+# CUSTODY_BENCH_OWNER_KEY=softhsm keeps the owner key in a SoftHSM2 token made in
+# the work folder (default: file, the owner.key file); tools/bench_keys.sh runs both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 devices="${1:-64}"
@@ -48,6 +50,17 @@ start rendezvous "$bin/rendezvous/rendezvous_server" "$work/rendezvous.textproto
 rv_port=$(sed -n 's/^device=//p' "$work/rendezvous.ports")
 kill "$(cat "$work/rendezvous.pid")"; wait "$(cat "$work/rendezvous.pid")" 2>/dev/null || true
 
+owner_key_line=""
+if [ "${CUSTODY_BENCH_OWNER_KEY:-file}" = softhsm ]; then
+  mkdir -p "$work/softhsm/tokens"
+  printf 'directories.tokendir = %s/softhsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$work" > "$work/softhsm/softhsm2.conf"
+  export SOFTHSM2_CONF="$work/softhsm/softhsm2.conf"
+  ( umask 077; echo 24682468 > "$work/softhsm/pin" )
+  softhsm2-util --init-token --free --label owner --pin 24682468 --so-pin 13571357 >/dev/null
+  owner_key_line="owner_key: \"pkcs11:token=owner;object=owner?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:$work/softhsm/pin\""
+fi
+
 # The owner: its key must exist before the vouchers are extended to it.
 owner_config() {  # owner_config PORT
   cat > "$work/owner.textproto" <<CONFIG
@@ -61,6 +74,7 @@ device_addresses: "127.0.0.1:${1/#0/1}"
 rendezvous_tls_ca_file: "$work/rv/tls-ca.pem"
 registration_poll_seconds: 1
 to2_rate_limit { per_second: 1000000 burst: 1000000 }
+$owner_key_line
 CONFIG
 }
 owner_config 0
@@ -89,6 +103,7 @@ for _ in $(seq 600); do
 done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "devices: $devices, imported and registered by the owner (automatic TO0)"
+echo "owner key: ${CUSTODY_BENCH_OWNER_KEY:-file}"
 run() {
   count_syscalls "$owner" "$work/perf.txt" \
     "$bin/tools/onboard_load" run --work_dir "$work/load" --devices "$devices" \

@@ -18,9 +18,11 @@
 namespace custody::custodyctl {
 namespace {
 
-// keygen --uri: a key made wherever the URI says (a token's keys never leave it).
-absl::Status KeygenAt(const std::string& uri, crypto::Curve curve, const ParsedCommand& command,
-                      Env& env) {
+// key create: a key made wherever the URI says (a token's keys never leave it).
+absl::Status RunKeyCreate(const ParsedCommand& command, Env& env) {
+  CUSTODY_ASSIGN_OR_RETURN(crypto::Curve curve,
+                           crypto::ParseCurve(command.Get("curve").value_or("p256")));
+  const std::string uri = *command.Get("uri");
   CUSTODY_ASSIGN_OR_RETURN(std::unique_ptr<crypto::Signer> key,
                            keys::CreateSigner(uri, curve, env.random));
   const std::string pem = key->public_key().ToSpkiPem();
@@ -39,14 +41,7 @@ absl::Status KeygenAt(const std::string& uri, crypto::Curve curve, const ParsedC
 absl::Status RunKeygen(const ParsedCommand& command, Env& env) {
   CUSTODY_ASSIGN_OR_RETURN(crypto::Curve curve,
                            crypto::ParseCurve(command.Get("curve").value_or("p256")));
-  const std::optional<std::string> out = command.Get("out");
-  const std::optional<std::string> uri = command.Get("uri");
-  if (out.has_value() == uri.has_value()) {
-    return absl::InvalidArgumentError(
-        "give either --out PREFIX (a key file pair) or --uri KEY_URI (a key in a token)");
-  }
-  if (uri) return KeygenAt(*uri, curve, command, env);
-  const std::string prefix = *out;
+  const std::string prefix = *command.Get("out");
   const std::string key_path = prefix + ".key";
   const std::string pub_path = prefix + ".pub";
   CUSTODY_ASSIGN_OR_RETURN(crypto::EcPrivateKey key, crypto::EcPrivateKey::Generate(curve));
@@ -82,17 +77,22 @@ absl::Status RunKeyShow(const ParsedCommand& command, Env& env) {
 std::vector<Command> KeyCommands() {
   return {
       Command{CommandSpec{"keygen",
-                          {{"curve", true, false},
-                           {"out", true, false},
-                           {"uri", true, false},
-                           {"pub", true, false}},
+                          {{"curve", true, false}, {"out", true, true}},
                           0,
                           0,
-                          "--out PREFIX | --uri KEY_URI [--pub FILE] [--curve p256|p384]",
+                          "--out PREFIX [--curve p256|p384]",
                           "generate a key pair: PREFIX.key (PKCS#8 PEM, mode 0600) and "
-                          "PREFIX.pub, or a key in the backend KEY_URI names (pkcs11:...), "
-                          "its public key printed or written to FILE; never overwrites"},
+                          "PREFIX.pub; refuses to overwrite either"},
               &RunKeygen},
+      Command{CommandSpec{"key create",
+                          {{"uri", true, true}, {"curve", true, false}, {"pub", true, false}},
+                          0,
+                          0,
+                          "--uri KEY_URI [--pub FILE] [--curve p256|p384]",
+                          "generate a key where KEY_URI says (pkcs11:... for a token, where it "
+                          "is made non-extractable; file:/path); prints its public key or "
+                          "writes it to FILE; never overwrites a key"},
+              &RunKeyCreate},
       Command{CommandSpec{"key show",
                           {},
                           1,
