@@ -63,6 +63,12 @@ for uri in "$(key_uri acme voucher)" "$(key_uri acme device-ca)" "$(key_uri glob
   contains "not extractable" "  extractable: no"
   contains "never extractable" "  never extractable: yes"
 done
+check "key list of the owner's configuration" "$CTL" key list --config "$W/owner.textproto"
+contains "the owner key is in the token" "owner key: pkcs11 P-256 SHA256:"
+contains "the device CA key is in the token" "device CA: pkcs11 P-256 SHA256:"
+check "key list of the manufacturer's configuration" \
+  "$CTL" key list --config "$W/manufacturer.textproto"
+contains "the voucher key is in the token" "voucher key: pkcs11 P-256 SHA256:"
 check "key show a file key" "$CTL" key show "file:$OSTATE/tls-ca.key"
 contains "a file is exportable" "exportable: yes"
 check "the public key the owner published is the token's" \

@@ -4,15 +4,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
 #include "core/base/hex.h"
 #include "core/base/status.h"
+#include "core/base/text_proto.h"
 #include "core/crypto/curve.h"
 #include "core/crypto/ec_private_key.h"
 #include "core/keys/key_store.h"
+#include "custody/v1/config.pb.h"
 #include "tools/ctl/custodyctl.h"
 
 namespace custody::custodyctl {
@@ -72,6 +75,45 @@ absl::Status RunKeyShow(const ParsedCommand& command, Env& env) {
   return absl::OkStatus();
 }
 
+// The keys a service's configuration names, each with where it lives.
+absl::Status RunKeyList(const ParsedCommand& command, Env& env) {
+  const std::string path = *command.Get("config");
+  std::vector<std::pair<std::string, std::string>> keys;  // {role, URI}
+  const auto uri_or = [](const std::string& uri, const std::string& dir, const char* file) {
+    return uri.empty() ? keys::FileKeyUri(dir + "/" + file) : uri;
+  };
+  v1::OwnerConfig owner;
+  v1::ManufacturerConfig manufacturer;
+  const absl::Status as_owner = ReadTextProtoFile(path, &owner);
+  if (as_owner.ok()) {
+    const std::string& dir = owner.server().state_dir();
+    keys = {{"owner key", uri_or(owner.owner_key(), dir, "owner.key")},
+            {"device CA", uri_or(owner.device_ca_key(), dir, "device-ca.key")}};
+  } else if (ReadTextProtoFile(path, &manufacturer).ok()) {
+    const std::string& dir = manufacturer.server().state_dir();
+    keys = {{"voucher key", uri_or(manufacturer.voucher_key(), dir, "voucher.key")},
+            {"device CA", uri_or(manufacturer.device_ca_key(), dir, "device-ca.key")}};
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is neither an owner nor a manufacturer configuration: ", as_owner.message()));
+  }
+  bool all_present = true;
+  for (const auto& [role, uri] : keys) {
+    absl::StatusOr<keys::KeyDescription> key = keys::DescribeKey(uri);
+    if (key.ok()) {
+      env.out << role << ": " << key->backend << " " << crypto::CurveName(key->curve) << " "
+              << key->fingerprint << "\n  " << uri << "\n";
+    } else {
+      all_present = false;
+      env.out << role << ": unavailable (" << key.status().message() << ")\n  " << uri << "\n";
+    }
+  }
+  if (!all_present) {
+    return absl::FailedPreconditionError("a configured key cannot be opened (listed above)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<Command> KeyCommands() {
@@ -93,6 +135,14 @@ std::vector<Command> KeyCommands() {
                           "is made non-extractable; file:/path); prints its public key or "
                           "writes it to FILE; never overwrites a key"},
               &RunKeyCreate},
+      Command{CommandSpec{"key list",
+                          {{"config", true, true}},
+                          0,
+                          0,
+                          "--config FILE",
+                          "the keys an owner or manufacturer configuration names: role, "
+                          "backend, curve, fingerprint and URI, or why one cannot be opened"},
+              &RunKeyList},
       Command{CommandSpec{"key show",
                           {},
                           1,
