@@ -171,6 +171,12 @@ absl::StatusOr<ParsedUri> ParseUri(absl::string_view text) {
   if (!IsPkcs11Uri(text)) {
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a pkcs11: URI"));
   }
+  // Before any message repeats the URI: one carrying its PIN is never echoed.
+  if (absl::StrContains(text, "pin-value")) {
+    return absl::InvalidArgumentError(
+        "a PKCS#11 URI carries its PIN (pin-value); keep the PIN out of the configuration: "
+        "pin-source=file:/path/to/pin (mode 0600) or pin-source=env:VARIABLE");
+  }
   ParsedUri parsed;
   parsed.text = std::string(text);
   parsed.uri.reset(p11_kit_uri_new());
@@ -325,6 +331,12 @@ absl::StatusOr<Token> FindToken(const Module& module, const ParsedUri& parsed) {
   CK_ULONG count = 0;
   CK_RV rv = module.f()->C_GetSlotList(CK_TRUE, nullptr, &count);
   if (rv != CKR_OK) return RvError(parsed.text, "C_GetSlotList", rv);
+  constexpr CK_ULONG kMaxSlots = 256;
+  if (count > kMaxSlots) {
+    return absl::FailedPreconditionError(absl::StrCat("PKCS#11 key ", parsed.text,
+                                                      ": the module reports ", count,
+                                                      " slots, more than ", kMaxSlots));
+  }
   std::vector<CK_SLOT_ID> slots(count);
   if (count > 0) {
     rv = module.f()->C_GetSlotList(CK_TRUE, slots.data(), &count);
@@ -385,11 +397,17 @@ absl::StatusOr<Session> OpenSession(const std::shared_ptr<Module>& module, const
   CK_RV rv = module->f()->C_OpenSession(token.slot, flags, nullptr, nullptr, &handle);
   if (rv != CKR_OK) return RvError(parsed.text, "C_OpenSession", rv);
   Session session(module, handle);
-  if ((token.info.flags & CKF_LOGIN_REQUIRED) != 0) {
+  // With a PIN configured, log in even if the token does not require it: the
+  // key is a private object, invisible otherwise (and then wrongly "not found").
+  if ((token.info.flags & CKF_LOGIN_REQUIRED) != 0 || pin != nullptr) {
     if (pin == nullptr) {
       return absl::PermissionDeniedError(
           absl::StrCat("PKCS#11 key ", parsed.text,
                        ": the token requires a PIN; add pin-source=file:/path or env:VARIABLE"));
+    }
+    if (pin->empty()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("PKCS#11 key ", parsed.text, ": the PIN from pin-source is empty"));
     }
     rv = module->f()->C_Login(handle, CKU_USER, const_cast<CK_UTF8CHAR_PTR>(pin->data()),
                               static_cast<CK_ULONG>(pin->size()));
@@ -439,6 +457,10 @@ absl::StatusOr<std::string> GetAttribute(const Module& module, CK_SESSION_HANDLE
   rv = module.f()->C_GetAttributeValue(session, object, &attribute, 1);
   if (rv != CKR_OK)
     return RvError(parsed.text, absl::StrCat("C_GetAttributeValue(", what, ")"), rv);
+  if (attribute.ulValueLen > value.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("PKCS#11 key ", parsed.text, ": the token gave an inconsistent ", what));
+  }
   value.resize(attribute.ulValueLen);
   return value;
 }
@@ -530,6 +552,8 @@ absl::StatusOr<FoundKey> FindKey(const Module& module, CK_SESSION_HANDLE session
   CUSTODY_ASSIGN_OR_RETURN(
       info.never_extractable,
       GetBool(module, session, key, CKA_NEVER_EXTRACTABLE, parsed, "CKA_NEVER_EXTRACTABLE"));
+  CUSTODY_ASSIGN_OR_RETURN(info.is_private,
+                           GetBool(module, session, key, CKA_PRIVATE, parsed, "CKA_PRIVATE"));
   CUSTODY_ASSIGN_OR_RETURN(info.can_sign,
                            GetBool(module, session, key, CKA_SIGN, parsed, "CKA_SIGN"));
   CUSTODY_ASSIGN_OR_RETURN(info.label,
@@ -546,11 +570,16 @@ absl::StatusOr<FoundKey> FindKey(const Module& module, CK_SESSION_HANDLE session
 }
 
 absl::Status CheckUsable(const Pkcs11KeyInfo& info, const ParsedUri& parsed) {
-  if (!info.sensitive || info.extractable) {
+  if (!info.sensitive || info.extractable || !info.always_sensitive || !info.never_extractable) {
     return absl::FailedPreconditionError(absl::StrCat(
         "PKCS#11 key ", parsed.text,
-        ": the key can leave the token (CKA_SENSITIVE false or CKA_EXTRACTABLE true); use a key "
-        "generated in the token as non-extractable (custodyctl keygen)"));
+        ": the key can leave the token or once could (CKA_SENSITIVE, CKA_EXTRACTABLE, "
+        "CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE); use a key generated in the token as "
+        "non-extractable (custodyctl key create)"));
+  }
+  if (!info.is_private) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "PKCS#11 key ", parsed.text, ": the key is usable without login (CKA_PRIVATE false)"));
   }
   if (!info.can_sign) {
     return absl::FailedPreconditionError(
@@ -623,7 +652,13 @@ class Pkcs11Signer final : public crypto::Signer {
         session = idle_.back();
         idle_.pop_back();
       } else {
-        CUSTODY_ASSIGN_OR_RETURN(session, OpenLocked());
+        absl::StatusOr<CK_SESSION_HANDLE> opened = OpenLocked();
+        if (!opened.ok()) {
+          // A token gone: look for it again on the next signature.
+          if (opened.status().code() == absl::StatusCode::kUnavailable) CloseLocked();
+          return opened.status();
+        }
+        session = *opened;
       }
       key = key_;
       generation = generation_;
@@ -646,6 +681,10 @@ class Pkcs11Signer final : public crypto::Signer {
       module_->f()->C_CloseSession(session);
       --open_;
       CloseLocked();
+    } else if (rv != CKR_OK) {
+      // The operation may still be active on it: never reuse the session.
+      module_->f()->C_CloseSession(session);
+      --open_;
     } else {
       idle_.push_back(session);
     }
@@ -742,6 +781,14 @@ absl::StatusOr<std::unique_ptr<crypto::Signer>> OpenPkcs11Signer(absl::string_vi
   auto signer = std::make_unique<Pkcs11Signer>(std::move(opened.parsed), std::move(opened.module),
                                                std::move(opened.pin), *std::move(public_key));
   CUSTODY_RETURN_IF_ERROR(signer->Connect());
+  // The public key is read from a separate object: prove it is the private key's.
+  constexpr absl::string_view kSelfTest = "Custody PKCS#11 key self-test";
+  CUSTODY_ASSIGN_OR_RETURN(std::string signature, signer->Sign(kSelfTest));
+  if (!crypto::EcdsaVerify(signer->public_key(), kSelfTest, signature).ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("PKCS#11 key ", signer->uri(),
+                     ": the public key object beside it does not belong to the private key"));
+  }
   return signer;
 }
 
@@ -762,6 +809,13 @@ absl::StatusOr<std::unique_ptr<crypto::Signer>> CreatePkcs11Signer(absl::string_
       CUSTODY_ASSIGN_OR_RETURN(
           std::vector<CK_OBJECT_HANDLE> existing,
           FindObjects(*opened.module, session.get(), parsed, object_class, /*label_only=*/true));
+      if (existing.empty() && !parsed.id.empty()) {
+        ParsedUri by_id;
+        by_id.text = parsed.text;
+        by_id.id = parsed.id;
+        CUSTODY_ASSIGN_OR_RETURN(existing,
+                                 FindObjects(*opened.module, session.get(), by_id, object_class));
+      }
       if (!existing.empty()) {
         return absl::AlreadyExistsError(absl::StrCat(
             "PKCS#11 key ", parsed.text,

@@ -72,6 +72,7 @@ struct Pkcs11KeyInfo {
   bool extractable = false;
   bool always_sensitive = false;
   bool never_extractable = false;
+  bool is_private = false;
   bool can_sign = false;
 };
 absl::StatusOr<Pkcs11KeyInfo> InspectPkcs11Key(absl::string_view uri);

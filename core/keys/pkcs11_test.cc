@@ -60,6 +60,7 @@ class Pkcs11Test : public testing::Test {
     ASSERT_TRUE(WriteFileAtomically(Dir() + "/user.pin", "12345678\n", 0600).ok());
     ASSERT_TRUE(WriteFileAtomically(Dir() + "/wrong.pin", "00000000", 0600).ok());
     ASSERT_TRUE(WriteFileAtomically(Dir() + "/open.pin", "12345678", 0644).ok());
+    ASSERT_TRUE(WriteFileAtomically(Dir() + "/empty.pin", "\n", 0600).ok());
     // Tokens first: the module reads its token folder when it is loaded.
     for (const char* label : {"custody", "pinlock", "removable"}) InitToken(label, "12345678");
   }
@@ -204,6 +205,8 @@ TEST_F(Pkcs11Test, BadUrisAndPinSourcesAreRefusedBeforeTheToken) {
                     "&pin-source=env:CUSTODY_TEST_UNSET_PIN"),
        absl::StatusCode::kPermissionDenied, "CUSTODY_TEST_UNSET_PIN is not set"},
       {Uri("absent", "k"), absl::StatusCode::kUnavailable, "no token present matches"},
+      {Uri("custody", "k", Dir() + "/empty.pin"), absl::StatusCode::kPermissionDenied,
+       "the PIN from pin-source is empty"},
       {Uri("custody", "no-such-key"), absl::StatusCode::kNotFound, "holds no private key"},
   };
   for (const Case& c : cases) {
