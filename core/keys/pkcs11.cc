@@ -264,20 +264,23 @@ absl::StatusOr<SecretBytes> ReadPin(const ParsedUri& parsed) {
 
 // ---- Modules ----------------------------------------------------------------------
 
+// Loads and initialisations of modules, and their finalisations, one at a time.
+ABSL_CONST_INIT absl::Mutex modules_mu(absl::kConstInit);
+
 class Module {
  public:
   static absl::StatusOr<std::shared_ptr<Module>> Get(const ParsedUri& parsed) {
-    static absl::Mutex mu(absl::kConstInit);
-    static auto* modules = new std::map<std::string, std::weak_ptr<Module>>();
-    absl::MutexLock lock(&mu);
-    std::weak_ptr<Module>& slot = (*modules)[parsed.module_path];
-    if (std::shared_ptr<Module> loaded = slot.lock()) return loaded;
+    // One module per library file, however the path names it (symlinks, "//").
+    static auto* modules = new std::map<std::pair<dev_t, ino_t>, std::weak_ptr<Module>>();
+    absl::MutexLock lock(&modules_mu);
     struct stat info;
     if (::stat(parsed.module_path.c_str(), &info) != 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           "PKCS#11 key ", parsed.text, ": no module at ", parsed.module_path,
           "; install the package that provides it (SoftHSM2: softhsm2) or correct module-path"));
     }
+    std::weak_ptr<Module>& slot = (*modules)[{info.st_dev, info.st_ino}];
+    if (std::shared_ptr<Module> loaded = slot.lock()) return loaded;
     void* handle = ::dlopen(parsed.module_path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* reason = ::dlerror();
@@ -305,6 +308,8 @@ class Module {
   }
 
   ~Module() {
+    // Not while Get loads the same library again for a new key.
+    absl::MutexLock lock(&modules_mu);
     if (finalize_) functions_->C_Finalize(nullptr);
     ::dlclose(handle_);
   }
@@ -431,12 +436,19 @@ absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(const Module& module,
   if (!id.empty() && !label_only) match.push_back({CKA_ID, id.data(), id.size()});
   CK_RV rv = module.f()->C_FindObjectsInit(session, match.data(), match.size());
   if (rv != CKR_OK) return RvError(parsed.text, "C_FindObjectsInit", rv);
+  // A module may return fewer objects per call than there are: call until it
+  // returns none (or enough to tell one from several).
   std::vector<CK_OBJECT_HANDLE> found(kMaxObjects);
-  CK_ULONG count = 0;
-  rv = module.f()->C_FindObjects(session, found.data(), kMaxObjects, &count);
+  size_t total = 0;
+  while (total < kMaxObjects) {
+    CK_ULONG count = 0;
+    rv = module.f()->C_FindObjects(session, found.data() + total, kMaxObjects - total, &count);
+    if (rv != CKR_OK || count == 0 || count > kMaxObjects - total) break;
+    total += count;
+  }
   module.f()->C_FindObjectsFinal(session);
   if (rv != CKR_OK) return RvError(parsed.text, "C_FindObjects", rv);
-  found.resize(count);
+  found.resize(total);
   return found;
 }
 

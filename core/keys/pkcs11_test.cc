@@ -297,6 +297,23 @@ TEST_F(Pkcs11Test, SignaturesRunInParallel) {
   for (int t = 0; t < 12; ++t) EXPECT_EQ(good[t], 40) << "thread " << t;
 }
 
+// One library under two spellings of its path is one module: letting go of the
+// key that loaded it does not finalise the module under the other.
+TEST_F(Pkcs11Test, AModuleNamedTwoWaysIsLoadedOnce) {
+  ASSERT_TRUE(CreatePkcs11Signer(Uri("custody", "twice"), crypto::Curve::kP256, random_).ok());
+  absl::StatusOr<std::unique_ptr<crypto::Signer>> first = OpenPkcs11Signer(Uri("custody", "twice"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::unique_ptr<crypto::Signer>> second = OpenPkcs11Signer(
+      absl::StrCat("pkcs11:token=custody;object=twice?module-path=/usr/lib/softhsm//libsofthsm2.so"
+                   "&pin-source=file:",
+                   Dir(), "/user.pin"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  first->reset();
+  absl::StatusOr<std::string> signature = (*second)->Sign("still here");
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  EXPECT_TRUE(crypto::EcdsaVerify((*second)->public_key(), "still here", *signature).ok());
+}
+
 // The token deleted while the key is in use: each signature fails by name with
 // UNAVAILABLE; a new token under the same label with another key is refused.
 TEST_F(Pkcs11Test, ATokenRemovedWhileRunningFailsEachSignatureByName) {
