@@ -45,6 +45,66 @@ std::string Uri(const std::string& token, const std::string& object,
                       "&pin-source=file:", pin_file.empty() ? Dir() + "/user.pin" : pin_file);
 }
 
+// A logged-in read-write session on the "custody" token, straight through the
+// module (not through the code under test): for what only raw PKCS#11 can show.
+class RawSession {
+ public:
+  RawSession() {
+    handle_ = ::dlopen(kModule, RTLD_NOW | RTLD_LOCAL);
+    if (handle_ == nullptr) return;
+    reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle_, "C_GetFunctionList"))(&f_);
+    CK_C_INITIALIZE_ARGS args = {};
+    args.flags = CKF_OS_LOCKING_OK;
+    const CK_RV init = f_->C_Initialize(&args);
+    if (init != CKR_OK && init != CKR_CRYPTOKI_ALREADY_INITIALIZED) return;
+    CK_ULONG count = 8;
+    CK_SLOT_ID slots[8];
+    if (f_->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK) return;
+    for (CK_ULONG i = 0; i < count; ++i) {
+      CK_TOKEN_INFO info;
+      if (f_->C_GetTokenInfo(slots[i], &info) != CKR_OK ||
+          std::string(reinterpret_cast<char*>(info.label), 8) != "custody ") {
+        continue;
+      }
+      if (f_->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
+                            &session_) != CKR_OK) {
+        return;
+      }
+      std::string pin = "12345678";
+      const CK_RV login = f_->C_Login(session_, CKU_USER,
+                                      reinterpret_cast<CK_UTF8CHAR_PTR>(pin.data()), pin.size());
+      ok_ = login == CKR_OK || login == CKR_USER_ALREADY_LOGGED_IN;
+      return;
+    }
+  }
+  ~RawSession() {
+    if (session_ != CK_INVALID_HANDLE) f_->C_CloseSession(session_);
+    if (handle_ != nullptr) ::dlclose(handle_);
+  }
+  bool ok() const { return ok_; }
+  CK_FUNCTION_LIST_PTR f() const { return f_; }
+  CK_SESSION_HANDLE session() const { return session_; }
+
+  // The objects labelled `label` (of `object_class`, unless 0).
+  std::vector<CK_OBJECT_HANDLE> Find(std::string label, CK_OBJECT_CLASS object_class = 0) const {
+    std::vector<CK_ATTRIBUTE> match = {{CKA_LABEL, label.data(), label.size()}};
+    if (object_class != 0) match.push_back({CKA_CLASS, &object_class, sizeof(object_class)});
+    std::vector<CK_OBJECT_HANDLE> found(4);
+    CK_ULONG count = 0;
+    if (f_->C_FindObjectsInit(session_, match.data(), match.size()) != CKR_OK) return {};
+    f_->C_FindObjects(session_, found.data(), found.size(), &count);
+    f_->C_FindObjectsFinal(session_);
+    found.resize(count);
+    return found;
+  }
+
+ private:
+  void* handle_ = nullptr;
+  CK_FUNCTION_LIST_PTR f_ = nullptr;
+  CK_SESSION_HANDLE session_ = CK_INVALID_HANDLE;
+  bool ok_ = false;
+};
+
 class Pkcs11Test : public testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -103,52 +163,17 @@ TEST_F(Pkcs11Test, AKeyMadeInTheTokenSignsAndStaysThere) {
 TEST_F(Pkcs11Test, TheTokenRefusesToRevealTheKey) {
   const std::string uri = Uri("custody", "unreadable");
   ASSERT_TRUE(CreatePkcs11Signer(uri, crypto::Curve::kP256, random_).ok());
-  void* handle = ::dlopen(kModule, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(handle, nullptr);
-  CK_FUNCTION_LIST_PTR f = nullptr;
-  reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle, "C_GetFunctionList"))(&f);
-  ASSERT_NE(f, nullptr);
-  CK_C_INITIALIZE_ARGS args = {};
-  args.flags = CKF_OS_LOCKING_OK;
-  const CK_RV init = f->C_Initialize(&args);
-  ASSERT_TRUE(init == CKR_OK || init == CKR_CRYPTOKI_ALREADY_INITIALIZED);
-  CK_ULONG count = 8;
-  CK_SLOT_ID slots[8];
-  ASSERT_EQ(f->C_GetSlotList(CK_TRUE, slots, &count), CKR_OK);
-  bool checked = false;
-  for (CK_ULONG i = 0; i < count; ++i) {
-    CK_TOKEN_INFO info;
-    if (f->C_GetTokenInfo(slots[i], &info) != CKR_OK ||
-        std::string(reinterpret_cast<char*>(info.label), 7) != "custody") {
-      continue;
-    }
-    CK_SESSION_HANDLE session;
-    ASSERT_EQ(f->C_OpenSession(slots[i], CKF_SERIAL_SESSION, nullptr, nullptr, &session), CKR_OK);
-    std::string pin = "12345678";
-    const CK_RV login =
-        f->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(pin.data()), pin.size());
-    ASSERT_TRUE(login == CKR_OK || login == CKR_USER_ALREADY_LOGGED_IN);
-    CK_OBJECT_CLASS key_class = CKO_PRIVATE_KEY;
-    std::string label = "unreadable";
-    CK_ATTRIBUTE match[] = {{CKA_CLASS, &key_class, sizeof(key_class)},
-                            {CKA_LABEL, label.data(), label.size()}};
-    ASSERT_EQ(f->C_FindObjectsInit(session, match, 2), CKR_OK);
-    CK_OBJECT_HANDLE key;
-    CK_ULONG found = 0;
-    ASSERT_EQ(f->C_FindObjects(session, &key, 1, &found), CKR_OK);
-    f->C_FindObjectsFinal(session);
-    ASSERT_EQ(found, 1u);
-    CK_ATTRIBUTE value = {CKA_VALUE, nullptr, 0};
-    EXPECT_EQ(f->C_GetAttributeValue(session, key, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
-    CK_BBOOL extractable = CK_TRUE;
-    CK_ATTRIBUTE flag = {CKA_EXTRACTABLE, &extractable, sizeof(extractable)};
-    ASSERT_EQ(f->C_GetAttributeValue(session, key, &flag, 1), CKR_OK);
-    EXPECT_EQ(extractable, CK_FALSE);
-    f->C_CloseSession(session);
-    checked = true;
-  }
-  EXPECT_TRUE(checked);
-  ::dlclose(handle);
+  RawSession raw;
+  ASSERT_TRUE(raw.ok());
+  const std::vector<CK_OBJECT_HANDLE> keys = raw.Find("unreadable", CKO_PRIVATE_KEY);
+  ASSERT_EQ(keys.size(), 1u);
+  CK_ATTRIBUTE value = {CKA_VALUE, nullptr, 0};
+  EXPECT_EQ(raw.f()->C_GetAttributeValue(raw.session(), keys[0], &value, 1),
+            CKR_ATTRIBUTE_SENSITIVE);
+  CK_BBOOL extractable = CK_TRUE;
+  CK_ATTRIBUTE flag = {CKA_EXTRACTABLE, &extractable, sizeof(extractable)};
+  ASSERT_EQ(raw.f()->C_GetAttributeValue(raw.session(), keys[0], &flag, 1), CKR_OK);
+  EXPECT_EQ(extractable, CK_FALSE);
 }
 
 TEST_F(Pkcs11Test, KeysAreNeverOverwritten) {
@@ -227,32 +252,10 @@ TEST_F(Pkcs11Test, ThePinMayComeFromTheEnvironment) {
 }
 
 TEST_F(Pkcs11Test, AnExtractableKeyIsRefused) {
-  // Made the way a careless import would: CKA_EXTRACTABLE true.
-  void* handle = ::dlopen(kModule, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(handle, nullptr);
-  CK_FUNCTION_LIST_PTR f = nullptr;
-  reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle, "C_GetFunctionList"))(&f);
-  CK_C_INITIALIZE_ARGS args = {};
-  args.flags = CKF_OS_LOCKING_OK;
-  const CK_RV init = f->C_Initialize(&args);
-  ASSERT_TRUE(init == CKR_OK || init == CKR_CRYPTOKI_ALREADY_INITIALIZED);
-  CK_ULONG count = 8;
-  CK_SLOT_ID slots[8];
-  ASSERT_EQ(f->C_GetSlotList(CK_TRUE, slots, &count), CKR_OK);
-  for (CK_ULONG i = 0; i < count; ++i) {
-    CK_TOKEN_INFO info;
-    if (f->C_GetTokenInfo(slots[i], &info) != CKR_OK ||
-        std::string(reinterpret_cast<char*>(info.label), 7) != "custody") {
-      continue;
-    }
-    CK_SESSION_HANDLE session;
-    ASSERT_EQ(
-        f->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
-        CKR_OK);
-    std::string pin = "12345678";
-    const CK_RV login =
-        f->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(pin.data()), pin.size());
-    ASSERT_TRUE(login == CKR_OK || login == CKR_USER_ALREADY_LOGGED_IN);
+  {
+    // Made the way a careless import would: CKA_EXTRACTABLE true.
+    RawSession raw;
+    ASSERT_TRUE(raw.ok());
     std::string params("\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10);
     std::string label = "exportable";
     CK_BBOOL yes = CK_TRUE;
@@ -266,14 +269,13 @@ TEST_F(Pkcs11Test, AnExtractableKeyIsRefused) {
                            {CKA_LABEL, label.data(), label.size()}};
     CK_MECHANISM mechanism = {CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE a, b;
-    ASSERT_EQ(f->C_GenerateKeyPair(session, &mechanism, pub, 3, priv, 5, &a, &b), CKR_OK);
-    f->C_CloseSession(session);
+    ASSERT_EQ(raw.f()->C_GenerateKeyPair(raw.session(), &mechanism, pub, 3, priv, 5, &a, &b),
+              CKR_OK);
   }
   absl::StatusOr<std::unique_ptr<crypto::Signer>> signer =
       OpenPkcs11Signer(Uri("custody", "exportable"));
   EXPECT_EQ(signer.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(signer.status().message(), HasSubstr("can leave the token"));
-  ::dlclose(handle);
 }
 
 TEST_F(Pkcs11Test, SignaturesRunInParallel) {
@@ -338,37 +340,14 @@ TEST_F(Pkcs11Test, AnotherKeyUnderTheSameNameIsRefused) {
       CreatePkcs11Signer(uri, crypto::Curve::kP256, random_);
   ASSERT_TRUE(signer.ok()) << signer.status();
   ASSERT_TRUE((*signer)->Sign("before").ok());
-  void* handle = ::dlopen(kModule, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(handle, nullptr);
-  CK_FUNCTION_LIST_PTR f = nullptr;
-  reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle, "C_GetFunctionList"))(&f);
-  CK_ULONG count = 8;
-  CK_SLOT_ID slots[8];
-  ASSERT_EQ(f->C_GetSlotList(CK_TRUE, slots, &count), CKR_OK);
   int destroyed = 0;
-  for (CK_ULONG i = 0; i < count; ++i) {
-    CK_TOKEN_INFO info;
-    if (f->C_GetTokenInfo(slots[i], &info) != CKR_OK ||
-        std::string(reinterpret_cast<char*>(info.label), 7) != "custody") {
-      continue;
+  {
+    RawSession raw;
+    ASSERT_TRUE(raw.ok());
+    for (CK_OBJECT_HANDLE object : raw.Find("replaced")) {
+      if (raw.f()->C_DestroyObject(raw.session(), object) == CKR_OK) ++destroyed;
     }
-    CK_SESSION_HANDLE session;
-    ASSERT_EQ(
-        f->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
-        CKR_OK);
-    std::string label = "replaced";
-    CK_ATTRIBUTE match[] = {{CKA_LABEL, label.data(), label.size()}};
-    ASSERT_EQ(f->C_FindObjectsInit(session, match, 1), CKR_OK);
-    CK_OBJECT_HANDLE objects[4];
-    CK_ULONG found = 0;
-    ASSERT_EQ(f->C_FindObjects(session, objects, 4, &found), CKR_OK);
-    f->C_FindObjectsFinal(session);
-    for (CK_ULONG k = 0; k < found; ++k) {
-      if (f->C_DestroyObject(session, objects[k]) == CKR_OK) ++destroyed;
-    }
-    f->C_CloseSession(session);
   }
-  ::dlclose(handle);
   ASSERT_EQ(destroyed, 2);
   absl::StatusOr<std::unique_ptr<crypto::Signer>> impostor =
       CreatePkcs11Signer(uri, crypto::Curve::kP256, random_);
