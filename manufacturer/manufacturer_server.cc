@@ -33,10 +33,8 @@ absl::StatusOr<std::unique_ptr<Manufacturer>> Manufacturer::Open(v1::Manufacture
     CUSTODY_ASSIGN_OR_RETURN(vouchers, tx.vouchers().Count());
     return absl::OkStatus();
   }));
-  const std::string voucher_uri =
-      c.voucher_key().empty() ? keys::FileKeyUri(dir + "/voucher.key") : c.voucher_key();
-  const std::string ca_uri =
-      c.device_ca_key().empty() ? keys::FileKeyUri(dir + "/device-ca.key") : c.device_ca_key();
+  const std::string voucher_uri = keys::ConfiguredKeyUri(c.voucher_key(), dir, "voucher.key");
+  const std::string ca_uri = keys::ConfiguredKeyUri(c.device_ca_key(), dir, "device-ca.key");
   std::vector<absl::string_view> files = {"device-ca.pem"};
   if (c.voucher_key().empty()) files.push_back("voucher.key");
   if (c.device_ca_key().empty()) files.push_back("device-ca.key");

@@ -133,10 +133,8 @@ absl::StatusOr<std::unique_ptr<Owner>> Owner::Open(v1::OwnerConfig config, Clock
     CUSTODY_ASSIGN_OR_RETURN(devices, tx.owned_devices().Count());
     return absl::OkStatus();
   }));
-  const std::string owner_uri =
-      c.owner_key().empty() ? keys::FileKeyUri(dir + "/owner.key") : c.owner_key();
-  const std::string ca_uri =
-      c.device_ca_key().empty() ? keys::FileKeyUri(dir + "/device-ca.key") : c.device_ca_key();
+  const std::string owner_uri = keys::ConfiguredKeyUri(c.owner_key(), dir, "owner.key");
+  const std::string ca_uri = keys::ConfiguredKeyUri(c.device_ca_key(), dir, "device-ca.key");
   std::vector<absl::string_view> files = {"device-ca.pem"};
   if (c.owner_key().empty()) files.push_back("owner.key");
   if (c.device_ca_key().empty()) files.push_back("device-ca.key");

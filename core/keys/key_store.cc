@@ -59,6 +59,11 @@ absl::StatusOr<std::unique_ptr<crypto::Signer>> OpenFile(absl::string_view uri) 
 
 std::string FileKeyUri(absl::string_view path) { return absl::StrCat("file:", path); }
 
+std::string ConfiguredKeyUri(const std::string& configured, const std::string& state_dir,
+                             absl::string_view file) {
+  return configured.empty() ? FileKeyUri(absl::StrCat(state_dir, "/", file)) : configured;
+}
+
 absl::StatusOr<std::unique_ptr<crypto::Signer>> OpenSigner(absl::string_view uri) {
   CUSTODY_ASSIGN_OR_RETURN(Scheme scheme, SchemeOf(uri));
   if (scheme == Scheme::kFile) return OpenFile(uri);

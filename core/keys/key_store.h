@@ -28,6 +28,11 @@ namespace custody::keys {
 // "file:" + path.
 std::string FileKeyUri(absl::string_view path);
 
+// A configured key URI, or the key file `file` in `state_dir` when none is
+// configured: the default of every service key field.
+std::string ConfiguredKeyUri(const std::string& configured, const std::string& state_dir,
+                             absl::string_view file);
+
 // The signing key at `uri`. NOT_FOUND only when the backend holds no such key;
 // INVALID_ARGUMENT for an unknown scheme or a malformed URI; every error names the URI.
 absl::StatusOr<std::unique_ptr<crypto::Signer>> OpenSigner(absl::string_view uri);

@@ -79,20 +79,18 @@ absl::Status RunKeyShow(const ParsedCommand& command, Env& env) {
 absl::Status RunKeyList(const ParsedCommand& command, Env& env) {
   const std::string path = *command.Get("config");
   std::vector<std::pair<std::string, std::string>> keys;  // {role, URI}
-  const auto uri_or = [](const std::string& uri, const std::string& dir, const char* file) {
-    return uri.empty() ? keys::FileKeyUri(dir + "/" + file) : uri;
-  };
   v1::OwnerConfig owner;
   v1::ManufacturerConfig manufacturer;
   const absl::Status as_owner = ReadTextProtoFile(path, &owner);
   if (as_owner.ok()) {
     const std::string& dir = owner.server().state_dir();
-    keys = {{"owner key", uri_or(owner.owner_key(), dir, "owner.key")},
-            {"device CA", uri_or(owner.device_ca_key(), dir, "device-ca.key")}};
+    keys = {{"owner key", keys::ConfiguredKeyUri(owner.owner_key(), dir, "owner.key")},
+            {"device CA", keys::ConfiguredKeyUri(owner.device_ca_key(), dir, "device-ca.key")}};
   } else if (ReadTextProtoFile(path, &manufacturer).ok()) {
     const std::string& dir = manufacturer.server().state_dir();
-    keys = {{"voucher key", uri_or(manufacturer.voucher_key(), dir, "voucher.key")},
-            {"device CA", uri_or(manufacturer.device_ca_key(), dir, "device-ca.key")}};
+    keys = {
+        {"voucher key", keys::ConfiguredKeyUri(manufacturer.voucher_key(), dir, "voucher.key")},
+        {"device CA", keys::ConfiguredKeyUri(manufacturer.device_ca_key(), dir, "device-ca.key")}};
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         path, " is neither an owner nor a manufacturer configuration: ", as_owner.message()));
